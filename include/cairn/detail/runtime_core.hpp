@@ -1,0 +1,71 @@
+#pragma once
+// The state a runtime shares with its shards and with the templates that send
+// messages: the shards, the namespaces, the stop flags and the error hook.
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <cairn/detail/namespace_state.hpp>
+#include <cairn/detail/shard.hpp>
+#include <cairn/runtime_options.hpp>
+
+namespace cairn::detail {
+
+class runtime_core {
+ public:
+  runtime_core(runtime& owner, runtime_options options);
+  ~runtime_core();
+
+  [[nodiscard]] runtime& owner() const noexcept { return owner_; }
+  [[nodiscard]] const runtime_options& options() const noexcept { return options_; }
+  [[nodiscard]] std::uint32_t shard_count() const noexcept {
+    return static_cast<std::uint32_t>(shards_.size());
+  }
+  [[nodiscard]] shard& shard_at(std::uint32_t i) const noexcept { return *shards_[i]; }
+  [[nodiscard]] shard& shard_for(const actor_id& id) const noexcept {
+    return *shards_[id.low_bits() % shards_.size()];
+  }
+
+  namespace_state& add_namespace(std::string name, const void* type_tag);
+  [[nodiscard]] const namespace_state* find_namespace(std::string_view name) const noexcept;
+  [[nodiscard]] std::size_t namespace_count() const noexcept { return namespaces_.size(); }
+
+  /// Counts work offered from outside the runtime's threads; false (and the
+  /// work must be refused) once a stop was requested.
+  [[nodiscard]] bool try_external_root() noexcept;
+
+  void report_unhandled(std::exception_ptr e, std::string_view context) noexcept;
+
+  void start();
+  void request_stop() noexcept;
+  /// Waits for stop(), drains in-flight work (up to the drain timeout), ends
+  /// the shard threads. Idempotent.
+  void wait_and_join();
+  [[nodiscard]] bool started() const noexcept { return started_; }
+  [[nodiscard]] bool stop_requested() const noexcept {
+    return stop_requested_.load(std::memory_order_acquire);
+  }
+  [[nodiscard]] bool quiescent() const noexcept;
+
+ private:
+  runtime& owner_;
+  runtime_options options_;
+  std::vector<std::unique_ptr<namespace_state>> namespaces_;
+  std::vector<std::unique_ptr<shard>> shards_;
+  std::atomic<std::uint64_t> external_roots_created_{0};
+  std::atomic<std::uint64_t> external_roots_refused_{0};
+  std::atomic<bool> stop_requested_{false};
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool started_ = false;
+  bool joined_ = false;
+};
+
+}  // namespace cairn::detail

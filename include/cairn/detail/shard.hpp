@@ -1,0 +1,118 @@
+#pragma once
+// One shard: a thread with its own io_context, the actors whose ids hash to it,
+// their mailboxes, and the queue other threads use to reach it. Everything but
+// post_remote() runs on the shard's own thread only, so none of it locks.
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <thread>
+
+#include <cairn/actor_id.hpp>
+#include <cairn/detail/mpsc_queue.hpp>
+#include <cairn/detail/work_item.hpp>
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace cairn {
+class actor;
+}
+
+namespace cairn::detail {
+
+class runtime_core;
+struct message;
+
+class shard {
+ public:
+  shard(runtime_core& core, std::uint32_t index);
+  ~shard();
+  shard(const shard&) = delete;
+  shard& operator=(const shard&) = delete;
+
+  /// The shard whose thread is calling, or nullptr.
+  [[nodiscard]] static shard* current() noexcept { return current_; }
+
+  [[nodiscard]] std::uint32_t index() const noexcept { return index_; }
+  [[nodiscard]] runtime_core& core() const noexcept { return core_; }
+  [[nodiscard]] boost::asio::io_context& io() noexcept { return *io_; }
+
+  // ---- owner thread only ----
+  /// Puts a message into its target's mailbox, activating the target first
+  /// if it is not resident.
+  void deliver(message* m);
+  /// The resident actor with this id, or nullptr. Never activates.
+  [[nodiscard]] actor* find(const actor_id& id) noexcept;
+  /// Runs `w` on this shard after the current event.
+  void post_task(work_item* w) noexcept { tasks_.push(w); }
+  /// Makes the actor's mailbox run (it has mail and is not blocked).
+  void schedule(actor& a) noexcept;
+  /// A message or task that the runtime must see finish before a graceful
+  /// stop completes (termination detection; see runtime_core::quiescent).
+  void root_created() noexcept { bump(roots_created_); }
+  void root_finished() noexcept { bump(roots_finished_); }
+  [[nodiscard]] std::uint64_t resident_actors() const noexcept;
+
+  // ---- any thread ----
+  void post_remote(work_item* w) noexcept;
+  [[nodiscard]] std::uint64_t roots_created() const noexcept {
+    return roots_created_.load(std::memory_order_acquire);
+  }
+  [[nodiscard]] std::uint64_t roots_finished() const noexcept {
+    return roots_finished_.load(std::memory_order_acquire);
+  }
+
+  // ---- lifecycle (runtime_core) ----
+  void start_thread();
+  void request_exit() noexcept;
+  void join() noexcept;
+
+ private:
+  struct directory;
+  static void bump(std::atomic<std::uint64_t>& c) noexcept {
+    // Single writer: a plain increment published with release.
+    c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  }
+  void thread_main();
+  bool pump();
+  void run_mailbox(actor& a);
+  void route(work_item* w);
+  actor* activate(message* m);
+  void wake() noexcept;
+  void shutdown_actors() noexcept;
+
+  static inline thread_local shard* current_ = nullptr;
+
+  runtime_core& core_;
+  std::uint32_t index_;
+  std::unique_ptr<boost::asio::io_context> io_;
+  std::unique_ptr<directory> dir_;
+  item_queue tasks_;
+  actor* ready_head_ = nullptr;
+  actor* ready_tail_ = nullptr;
+  std::thread thread_;
+  std::atomic<bool> exit_{false};
+
+  mpsc_queue inbox_;
+  alignas(64) std::atomic<bool> sleeping_{false};
+  std::atomic<bool> wake_posted_{false};
+  alignas(64) std::atomic<std::uint64_t> roots_created_{0};
+  std::atomic<std::uint64_t> roots_finished_{0};
+};
+
+/// A work item addressed to an actor.
+struct message : work_item {
+  message(fn_type fn, const actor_id& id) noexcept : work_item(fn, kind::message), id_(id) {}
+  actor_id id_;
+  actor* target_ = nullptr;  // set when it enters the target's mailbox
+  bool root_ = false;        // counts toward termination detection
+};
+
+/// Sends `m` toward its target from whatever thread is calling: directly into
+/// the mailbox on the same shard, through the target shard's queue otherwise.
+/// From outside the runtime it counts as a root and throws runtime_stopped
+/// once the runtime stops taking work.
+void dispatch(message* m, bool root);
+
+}  // namespace cairn::detail

@@ -1,0 +1,38 @@
+#pragma once
+/// `co_await cairn::sleep_for(d)`: suspends on the calling shard's timer.
+/// Other events of the actor may run meanwhile (it is an await).
+#include <chrono>
+#include <coroutine>
+#include <optional>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <cairn/detail/shard.hpp>
+#include <cairn/errors.hpp>
+
+namespace cairn {
+
+class [[nodiscard]] sleep_awaitable {
+ public:
+  explicit sleep_awaitable(std::chrono::steady_clock::duration d) noexcept : d_(d) {}
+
+  [[nodiscard]] bool await_ready() const noexcept { return d_ <= std::chrono::steady_clock::duration::zero(); }
+  void await_suspend(std::coroutine_handle<> h) {
+    auto* s = detail::shard::current();
+    if (!s) throw not_on_shard("sleep_for");
+    timer_.emplace(s->io(), d_);
+    timer_->async_wait([h](const boost::system::error_code&) { h.resume(); });
+  }
+  void await_resume() const noexcept {}
+
+ private:
+  std::chrono::steady_clock::duration d_;
+  std::optional<boost::asio::steady_timer> timer_;
+};
+
+template <class Rep, class Period>
+sleep_awaitable sleep_for(std::chrono::duration<Rep, Period> d) noexcept {
+  return sleep_awaitable(std::chrono::duration_cast<std::chrono::steady_clock::duration>(d));
+}
+
+}  // namespace cairn

@@ -1,0 +1,110 @@
+#include <cairn/detail/runtime_core.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <stdexcept>
+#include <thread>
+
+#include <cairn/errors.hpp>
+
+namespace cairn::detail {
+
+std::array<std::uint8_t, 32> derive_namespace_key(std::string_view secret, std::string_view ns_name);
+
+namespace {
+constexpr std::string_view development_secret = "cairn development secret: set runtime_options::secret";
+}
+
+runtime_core::runtime_core(runtime& owner, runtime_options options) : owner_(owner), options_(std::move(options)) {
+  unsigned n = options_.shards ? options_.shards : std::thread::hardware_concurrency();
+  if (n == 0) n = 1;
+  shards_.reserve(n);
+  for (unsigned i = 0; i < n; ++i) shards_.push_back(std::make_unique<shard>(*this, i));
+}
+
+runtime_core::~runtime_core() = default;
+
+namespace_state& runtime_core::add_namespace(std::string name, const void* type_tag) {
+  if (started_) throw std::logic_error("cairn: register namespaces before the runtime starts");
+  if (name.empty()) throw std::invalid_argument("cairn: a namespace needs a name");
+  if (find_namespace(name)) throw std::invalid_argument("cairn: namespace '" + name + "' is already registered");
+  auto ns = std::make_unique<namespace_state>();
+  ns->name = std::move(name);
+  ns->index = static_cast<std::uint32_t>(namespaces_.size());
+  ns->core = this;
+  ns->type_tag = type_tag;
+  ns->key = derive_namespace_key(options_.secret.empty() ? development_secret : std::string_view(options_.secret),
+                                 ns->name);
+  namespaces_.push_back(std::move(ns));
+  return *namespaces_.back();
+}
+
+const namespace_state* runtime_core::find_namespace(std::string_view name) const noexcept {
+  for (auto& ns : namespaces_)
+    if (ns->name == name) return ns.get();
+  return nullptr;
+}
+
+void runtime_core::report_unhandled(std::exception_ptr e, std::string_view context) noexcept {
+  try {
+    if (options_.on_unhandled_error) {
+      options_.on_unhandled_error(e, context);
+      return;
+    }
+    std::fprintf(stderr, "cairn: unhandled error in %.*s: %s\n", static_cast<int>(context.size()), context.data(),
+                 describe(e).c_str());
+  } catch (...) {
+    std::fprintf(stderr, "cairn: the unhandled-error hook threw\n");
+  }
+}
+
+bool runtime_core::try_external_root() noexcept {
+  // Count first, then check: a stop that begins after this sees the count.
+  external_roots_created_.fetch_add(1, std::memory_order_seq_cst);
+  if (!stop_requested_.load(std::memory_order_seq_cst)) return true;
+  external_roots_refused_.fetch_add(1, std::memory_order_seq_cst);
+  return false;
+}
+
+void runtime_core::start() {
+  std::lock_guard lock(mutex_);
+  if (started_) return;
+  if (joined_) throw runtime_stopped();
+  started_ = true;
+  for (auto& s : shards_) s->start_thread();
+}
+
+void runtime_core::request_stop() noexcept {
+  {
+    std::lock_guard lock(mutex_);
+    stop_requested_.store(true, std::memory_order_seq_cst);
+  }
+  cv_.notify_all();
+}
+
+bool runtime_core::quiescent() const noexcept {
+  // Every root is counted as created before it can be counted as finished,
+  // so reading the finished counters first never overcounts them.
+  std::uint64_t finished = external_roots_refused_.load(std::memory_order_seq_cst);
+  for (auto& s : shards_) finished += s->roots_finished();
+  std::uint64_t created = external_roots_created_.load(std::memory_order_seq_cst);
+  for (auto& s : shards_) created += s->roots_created();
+  return finished == created;
+}
+
+void runtime_core::wait_and_join() {
+  {
+    std::unique_lock lock(mutex_);
+    if (!started_ || joined_) return;
+    cv_.wait(lock, [&] { return stop_requested_.load(std::memory_order_seq_cst); });
+  }
+  const auto deadline = std::chrono::steady_clock::now() + options_.drain_timeout;
+  while (!quiescent() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  for (auto& s : shards_) s->request_exit();
+  for (auto& s : shards_) s->join();
+  std::lock_guard lock(mutex_);
+  joined_ = true;
+}
+
+}  // namespace cairn::detail

@@ -1,0 +1,101 @@
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <thread>
+
+#include <cairn/cairn.hpp>
+
+namespace {
+
+cairn::runtime_options shards(unsigned n) {
+  cairn::runtime_options o;
+  o.shards = n;
+  return o;
+}
+
+std::atomic<int> finished_turns{0};
+
+class worker : public cairn::actor {
+ public:
+  cairn::task<void> work(cairn::actor_ref<worker> next, int hops) {
+    co_await cairn::sleep_for(std::chrono::milliseconds(20));
+    if (hops > 0) next.send(&worker::work, cairn::actor_ref<worker>(id()), hops - 1);
+    ++finished_turns;
+  }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(lifecycle)
+
+BOOST_AUTO_TEST_CASE(stop_finishes_turns_in_flight) {
+  finished_turns = 0;
+  cairn::runtime rt(shards(2));
+  auto workers = rt.register_namespace<worker>("worker");
+  rt.start();
+  // 100 sleeping turns, each sending one more message after it wakes.
+  for (int i = 0; i < 100; ++i)
+    workers.get("w" + std::to_string(i)).send(&worker::work, workers.get("w" + std::to_string(i + 1)), 1);
+  rt.stop();  // while they sleep
+  rt.run();   // returns once everything in flight has drained
+  BOOST_TEST(finished_turns.load() == 200);
+  BOOST_CHECK_THROW(workers.get("x").send(&worker::work, workers.get("y"), 0), cairn::runtime_stopped);
+}
+
+BOOST_AUTO_TEST_CASE(stop_from_inside_a_handler) {
+  cairn::runtime rt(shards(2));
+  auto start = std::chrono::steady_clock::now();
+  rt.spawn([](cairn::runtime& rt) -> cairn::task<void> {
+    co_await cairn::sleep_for(std::chrono::milliseconds(5));
+    rt.stop();
+  }(rt), 1);
+  rt.run();
+  BOOST_TEST((std::chrono::steady_clock::now() - start < std::chrono::seconds(5)));
+}
+
+BOOST_AUTO_TEST_CASE(signals_stop_the_runtime) {
+  cairn::runtime rt(shards(2));
+  rt.stop_on_signals();
+  rt.start();
+  std::raise(SIGTERM);
+  rt.run();  // returns only because the signal called stop()
+  BOOST_CHECK_THROW(rt.spawn([]() -> cairn::task<void> { co_return; }()), cairn::runtime_stopped);
+}
+
+#if !defined(__SANITIZE_ADDRESS__)
+// A turn that never finishes is abandoned after the drain timeout (its frame
+// is leaked on purpose, hence not under the leak checker).
+BOOST_AUTO_TEST_CASE(drain_timeout_bounds_a_stop) {
+  auto o = shards(2);
+  o.drain_timeout = std::chrono::milliseconds(100);
+  cairn::runtime rt(o);
+  rt.spawn([]() -> cairn::task<void> { co_await cairn::sleep_for(std::chrono::hours(1)); }(), 0);
+  auto start = std::chrono::steady_clock::now();
+  rt.start();
+  rt.stop();
+  rt.run();
+  BOOST_TEST((std::chrono::steady_clock::now() - start < std::chrono::seconds(5)));
+}
+#endif
+
+BOOST_AUTO_TEST_CASE(destroying_an_unstarted_runtime_is_clean) {
+  finished_turns = 0;
+  {
+    cairn::runtime rt(shards(2));
+    auto workers = rt.register_namespace<worker>("worker");
+    workers.get("w").send(&worker::work, workers.get("v"), 0);
+  }
+  BOOST_TEST(finished_turns.load() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(namespaces_are_fixed_once_started) {
+  cairn::runtime rt(shards(1));
+  rt.start();
+  BOOST_CHECK_THROW(rt.register_namespace<worker>("late"), std::logic_error);
+  rt.stop();
+  rt.run();
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,22 @@
+# Installs the already-built cairn into a scratch prefix, then configures,
+# builds and runs a consumer project against it.
+set(prefix "${CONSUMER_BINARY_DIR}/prefix")
+file(REMOVE_RECURSE "${CONSUMER_BINARY_DIR}")
+execute_process(COMMAND ${CMAKE_COMMAND} --install "${CAIRN_BINARY_DIR}" --prefix "${prefix}" RESULT_VARIABLE rc OUTPUT_QUIET)
+if(rc)
+  message(FATAL_ERROR "install failed: ${rc}")
+endif()
+execute_process(COMMAND ${CMAKE_COMMAND} -S "${CONSUMER_SOURCE_DIR}" -B "${CONSUMER_BINARY_DIR}/build"
+  -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_BUILD_TYPE=Release RESULT_VARIABLE rc)
+if(rc)
+  message(FATAL_ERROR "configure failed: ${rc}")
+endif()
+execute_process(COMMAND ${CMAKE_COMMAND} --build "${CONSUMER_BINARY_DIR}/build" -j2 RESULT_VARIABLE rc)
+if(rc)
+  message(FATAL_ERROR "build failed: ${rc}")
+endif()
+execute_process(COMMAND "${CONSUMER_BINARY_DIR}/build/consumer" RESULT_VARIABLE rc)
+if(rc)
+  message(FATAL_ERROR "consumer returned ${rc}")
+endif()
+message(STATUS "find_package(cairn) consumer built and ran")
