@@ -10,24 +10,15 @@
 // - The fixed actor set of a benchmark is spawned and wired up before the
 //   clock starts; only fork_join_create spawns inside the timed region,
 //   because creation is what it measures.
-// - Start and completion signals exchanged with the driving (main) thread are
-//   control traffic and are not counted in `result.messages`; everything the
-//   workload itself sends is (a request plus its response counts two).
+// - Start signals and completion notices (to the main thread or to a
+//   collector) are control traffic and are not counted in `result.messages`;
+//   everything the workload itself sends is (a request plus its response
+//   counts two).
 // - Completion is detected by a message to a `caf::scoped_actor` blocked in
 //   `receive`, never by sleeping.
 // - Actors that stay alive after the timed region (they would otherwise keep
 //   the system's destructor waiting) are stopped with an exit message after
 //   the clock has stopped.
-//
-// Besides the functions declared in savina.hpp this file defines
-//
-//   namespace savina::caf_impl {
-//   // Heap bytes per idle event-based actor (glibc mallinfo2 delta).
-//   std::size_t idle_actor_bytes(int n);
-//   }
-//
-// whose declaration still has to be added to savina.hpp; until then it is
-// declared right below.
 
 #include "savina.hpp"
 
@@ -44,10 +35,6 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-namespace savina::caf_impl {
-std::size_t idle_actor_bytes(int n);
-}  // namespace savina::caf_impl
 
 namespace {
 
@@ -241,7 +228,8 @@ caf::behavior fj_worker(caf::stateful_actor<fj_state>* self,
 }
 
 // The sender is an actor too (not the main thread), so all of the workload
-// runs on the `p.threads` scheduler workers, as in cairn.
+// runs on the `p.threads` scheduler workers; a main-thread sender (Savina's
+// choice) measured ~25% slower here, an extra thread competing for the cores.
 caf::behavior fj_sender(caf::event_based_actor* self,
                         std::vector<caf::actor> workers, std::uint64_t m) {
   return {
@@ -263,10 +251,10 @@ caf::behavior fj_sender(caf::event_based_actor* self,
 // Why the spawning is not done by a driver *actor*: CAF 0.17 puts actors
 // spawned from inside an actor at the front of that worker's queue, and a
 // thief steals from the back with `double_ended_queue::take_tail`, which walks
-// the whole list. With 40k children queued up that is quadratic and runs
-// ~20x slower than spawning from outside the scheduler (measured), which
-// would measure a scheduler quirk rather than actor creation. Spawning from
-// the main thread distributes the new actors round-robin over the workers.
+// the whole list. With 40k children queued up that is quadratic (measured
+// 1.7-2.8 s instead of ~0.2 s, and 8-20 s for 80k), i.e. it would measure a
+// scheduler quirk rather than actor creation. Spawning from the main thread
+// (as Savina does) hands new actors round-robin to the workers instead.
 // ---------------------------------------------------------------------------
 
 caf::behavior fjc_worker(caf::event_based_actor* self, caf::actor collector) {
@@ -621,7 +609,7 @@ caf::behavior idle_actor() {
 
 std::size_t idle_actor_bytes(int n) {
   require(n >= 1, "idle_actor_bytes: n must be >= 1");
-  bench_env env{1};
+  bench_env env{1};  // one worker is enough: the footprint is per actor
   auto& sys = env.sys;
   caf::scoped_actor self{sys};
   std::vector<caf::actor> actors;

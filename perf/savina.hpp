@@ -1,6 +1,7 @@
 #pragma once
 // Shared parameters and result type of the Savina micro-benchmarks, so the
 // cairn and CAF implementations run exactly the same workloads.
+#include <cstddef>
 #include <cstdint>
 
 namespace savina {
@@ -37,6 +38,8 @@ result fork_join_throughput(const params&);
 result fork_join_create(const params&);
 result big(const params&);
 result chameneos(const params&);
+// Heap bytes per idle event-based actor (glibc mallinfo2 delta).
+std::size_t idle_actor_bytes(int n);
 }  // namespace caf_impl
 
 }  // namespace savina

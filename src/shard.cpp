@@ -235,6 +235,10 @@ void shard::thread_main() {
     }
     if (work || has_local_work()) continue;
 
+    // Announce the sleep, then look once more: a producer either sees the
+    // flag and posts a wake-up, or its item is seen here (both seq_cst).
+    // A wake-up posted earlier and not consumed only causes a spurious return.
+    wake_posted_.store(false, std::memory_order_seq_cst);
     sleeping_.store(true, std::memory_order_seq_cst);
     if (inbox_.maybe_nonempty() || exit_.load(std::memory_order_acquire)) {
       sleeping_.store(false, std::memory_order_relaxed);
@@ -242,7 +246,6 @@ void shard::thread_main() {
     }
     io_->run_one();
     sleeping_.store(false, std::memory_order_relaxed);
-    wake_posted_.store(false, std::memory_order_release);
   }
   shutdown_actors();
   guard.reset();

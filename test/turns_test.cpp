@@ -23,8 +23,7 @@ class exclusive : public cairn::actor {
     if (busy_.exchange(true)) overlaps_.fetch_add(1);
     if (thread_ == std::thread::id()) thread_ = std::this_thread::get_id();
     if (thread_ != std::this_thread::get_id()) overlaps_.fetch_add(1);
-    for (volatile int i = 0; i < 200; ++i) {
-    }
+    for (int i = 0; i < 200; ++i) spin_ = spin_ * 31 + i;  // some time inside the handler
     ++count_;
     busy_.store(false);
   }
@@ -38,6 +37,7 @@ class exclusive : public cairn::actor {
 
  private:
   std::atomic<bool> busy_{false};
+  std::atomic<long> spin_{0};
   std::thread::id thread_;
   int count_ = 0;
 };

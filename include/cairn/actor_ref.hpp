@@ -18,6 +18,7 @@
 #include <cairn/actor_id.hpp>
 #include <cairn/detail/detached.hpp>
 #include <cairn/detail/namespace_state.hpp>
+#include <cairn/detail/runtime_core.hpp>
 #include <cairn/detail/shard.hpp>
 #include <cairn/task.hpp>
 
@@ -283,5 +284,12 @@ class actor_ref {
  private:
   actor_id id_;
 };
+
+/// A reference to an actor from inside it: `cairn::ref_of(*this)`.
+template <class T>
+  requires std::is_base_of_v<actor, T>
+[[nodiscard]] actor_ref<T> ref_of(const T& self) noexcept {
+  return actor_ref<T>(self.id());
+}
 
 }  // namespace cairn
