@@ -1,5 +1,8 @@
 #include <cairn/detail/recycling_allocator.hpp>
 
+#include <mutex>
+#include <vector>
+
 namespace cairn::detail {
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -11,6 +14,67 @@ struct thread_cache_owner {
   ~thread_cache_owner() { recycling_allocator::release_thread_cache(); }
 };
 }  // namespace
+
+namespace {
+// Batches of `recycling_allocator::batch` blocks, linked through their first word.
+struct depot {
+  static constexpr std::size_t max_batches = 256;  // per class; beyond, blocks go back to malloc
+  std::mutex mutex;
+  std::vector<thread_cache::free_block*> batches[recycling_allocator::class_count];
+};
+depot& the_depot() {
+  static depot* d = new depot;  // never destroyed: threads may free blocks during exit
+  return *d;
+}
+}  // namespace
+
+void* thread_cache::refill(std::size_t c) {
+  auto& t = tls;
+  auto& d = the_depot();
+  {
+    std::lock_guard lock(d.mutex);
+    auto& v = d.batches[c];
+    if (!v.empty()) {
+      t.head[c] = v.back();
+      v.pop_back();
+    }
+  }
+  if (!t.head[c]) return ::operator new((c + 1) * recycling_allocator::granularity);
+  if (!t.registered) register_thread();
+  t.count[c] = recycling_allocator::batch;
+  free_block* b = t.head[c];
+  t.head[c] = b->next;
+  --t.count[c];
+  return b;
+}
+
+void thread_cache::spill(std::size_t c) noexcept {
+  auto& t = tls;
+  // Cut the first `batch` blocks off the list.
+  free_block* first = t.head[c];
+  free_block* last = first;
+  for (std::size_t i = 1; i < recycling_allocator::batch; ++i) last = last->next;
+  t.head[c] = last->next;
+  last->next = nullptr;
+  t.count[c] -= recycling_allocator::batch;
+  auto& d = the_depot();
+  {
+    std::lock_guard lock(d.mutex);
+    auto& v = d.batches[c];
+    if (v.size() < depot::max_batches) {
+      try {
+        v.push_back(first);
+        return;
+      } catch (...) {
+      }
+    }
+  }
+  while (first) {
+    free_block* next = first->next;
+    ::operator delete(first, (c + 1) * recycling_allocator::granularity);
+    first = next;
+  }
+}
 
 void thread_cache::register_thread() noexcept {
   static thread_local thread_cache_owner owner;

@@ -2,7 +2,11 @@
 // Per-thread free lists by size class for coroutine frames and message nodes,
 // so the hot paths (a call, a send, a handler coroutine) never reach malloc once
 // warmed up. A block may be freed on another thread than the one that allocated
-// it: it simply joins that thread's lists (every block comes from operator new).
+// it (a message sent across shards): it joins the freeing thread's list, and a
+// thread whose list overflows hands a batch of blocks to a shared depot where
+// a thread whose list ran dry picks it up. So one-way traffic between shards
+// recycles blocks without cross-thread frees inside malloc, whose arena lock
+// would otherwise be contended on every message.
 #include <cstddef>
 #include <new>
 
@@ -12,6 +16,7 @@ struct recycling_allocator {
   static constexpr std::size_t granularity = 64;
   static constexpr std::size_t class_count = 16;  // blocks up to 1 KiB are cached
   static constexpr std::size_t max_cached_per_class = 1024;
+  static constexpr std::size_t batch = 256;  // blocks moved to or from the depot at once
 
   [[nodiscard]] static void* allocate(std::size_t size);
   static void deallocate(void* p, std::size_t size) noexcept;
@@ -36,6 +41,9 @@ struct lists {
 // Constant-initialised and trivially destructible: access costs no TLS guard.
 inline thread_local lists tls{};
 void register_thread() noexcept;
+// Slow paths: take a batch from the depot (or malloc), give one to it.
+void* refill(std::size_t c);
+void spill(std::size_t c) noexcept;
 }  // namespace thread_cache
 
 inline void* recycling_allocator::allocate(std::size_t size) {
@@ -47,7 +55,7 @@ inline void* recycling_allocator::allocate(std::size_t size) {
       --t.count[c];
       return b;
     }
-    return ::operator new((c + 1) * granularity);
+    return thread_cache::refill(c);
   }
   return ::operator new(size);
 }
@@ -56,15 +64,12 @@ inline void recycling_allocator::deallocate(void* p, std::size_t size) noexcept 
   const std::size_t c = (size - 1) / granularity;
   if (c < class_count) {
     auto& t = thread_cache::tls;
-    if (t.count[c] < max_cached_per_class) {
-      if (!t.registered) thread_cache::register_thread();
-      auto* b = static_cast<thread_cache::free_block*>(p);
-      b->next = t.head[c];
-      t.head[c] = b;
-      ++t.count[c];
-      return;
-    }
-    ::operator delete(p, (c + 1) * granularity);
+    if (!t.registered) thread_cache::register_thread();
+    if (t.count[c] >= max_cached_per_class) thread_cache::spill(c);
+    auto* b = static_cast<thread_cache::free_block*>(p);
+    b->next = t.head[c];
+    t.head[c] = b;
+    ++t.count[c];
     return;
   }
   ::operator delete(p, size);
