@@ -38,7 +38,10 @@ libnode_dir="${third_party}/libnode"
 if [[ ! -f "${libnode_dir}/usr/include/node/v8.h" || ! -e "${libnode_dir}/usr/lib/x86_64-linux-gnu/libnode.so.108" ]]; then
   echo "setup: extracting V8 from Debian's libnode into ${libnode_dir}"
   tmp="$(mktemp -d)"; chmod 755 "$tmp"
-  (cd "$tmp" && apt-get download libnode108 libnode-dev >/dev/null)
+  if ! (cd "$tmp" && apt-get download libnode108 libnode-dev >/dev/null 2>&1); then
+    "${sudo_cmd[@]}" apt-get update -qq  # package lists missing or stale
+    (cd "$tmp" && apt-get download libnode108 libnode-dev >/dev/null)
+  fi
   rm -rf "$libnode_dir" && mkdir -p "$libnode_dir"
   for deb in "$tmp"/*.deb; do dpkg -x "$deb" "$libnode_dir"; done
   rm -rf "$tmp"

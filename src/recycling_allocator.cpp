@@ -5,9 +5,6 @@
 
 namespace cairn::detail {
 
-#if defined(__SANITIZE_ADDRESS__)
-void recycling_allocator::release_thread_cache() noexcept {}
-#else
 namespace {
 // Its destructor empties the thread's lists when the thread ends.
 struct thread_cache_owner {
@@ -92,6 +89,4 @@ void recycling_allocator::release_thread_cache() noexcept {
     t.count[c] = 0;
   }
 }
-#endif
-
 }  // namespace cairn::detail

@@ -99,7 +99,15 @@ runtime::~runtime() {
 
 void runtime::start() { core_->start(); }
 
+void runtime::refuse_on_own_shard(const char* what) const {
+  auto* cur = detail::shard::current();
+  if (cur && &cur->core() == core_.get())
+    throw std::logic_error(std::string("cairn: runtime::") + what +
+                           " blocks its thread and cannot be called from one of the runtime's own shards");
+}
+
 void runtime::run() {
+  refuse_on_own_shard("run");
   core_->start();
   core_->wait_and_join();
 }
@@ -108,6 +116,7 @@ void runtime::stop() noexcept { core_->request_stop(); }
 
 void runtime::stop_on_signals() {
   if (signals_) return;
+  if (core_->started()) throw std::logic_error("cairn: call stop_on_signals() before the runtime starts");
   signals_ = std::make_unique<signal_handling>(core_->shard_at(0).io());
   signals_->signals.async_wait([this](const boost::system::error_code& ec, int) {
     if (!ec) stop();

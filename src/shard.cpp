@@ -220,9 +220,13 @@ void shard::thread_main() {
   const auto spin = core_.options().idle_spin;
   auto has_local_work = [this] { return !tasks_.empty() || ready_head_ != nullptr; };
 
+  unsigned busy_rounds = 0;
   while (!exit_.load(std::memory_order_acquire)) {
     bool did = pump();
-    if (io_->poll() > 0) did = true;
+    // While messages flow, let I/O in every few rounds (polling takes a lock).
+    if (!did || ++busy_rounds % 8 == 0) {
+      if (io_->poll() > 0) did = true;
+    }
     if (did) continue;
 
     // Idle: poll for a short while before paying for a kernel sleep and wake-up.

@@ -90,6 +90,21 @@ BOOST_AUTO_TEST_CASE(destroying_an_unstarted_runtime_is_clean) {
   BOOST_TEST(finished_turns.load() == 0);
 }
 
+BOOST_AUTO_TEST_CASE(blocking_calls_from_a_shard_are_refused) {
+  cairn::runtime rt(shards(1));
+  auto outcome = rt.block_on([](cairn::runtime& rt) -> cairn::task<std::string> {
+    try {
+      rt.block_on([]() -> cairn::task<void> { co_return; }());
+    } catch (const std::logic_error& e) {
+      co_return e.what();
+    }
+    co_return "not refused";
+  }(rt));
+  BOOST_TEST(outcome.find("cannot be called from one of the runtime's own shards") != std::string::npos);
+  rt.stop();
+  rt.run();
+}
+
 BOOST_AUTO_TEST_CASE(namespaces_are_fixed_once_started) {
   cairn::runtime rt(shards(1));
   rt.start();

@@ -71,14 +71,20 @@ BOOST_AUTO_TEST_CASE(exceptions_propagate_to_the_awaiter) {
 
 BOOST_AUTO_TEST_CASE(symmetric_transfer_does_not_grow_the_stack) {
   // A million awaits of tasks that complete at once would overflow the stack
-  // if each resumption nested a call.
+  // if each resumption nested a call. (ASan keeps GCC from making symmetric
+  // transfer a tail call, so sanitizer builds check correctness only.)
+#if defined(__SANITIZE_ADDRESS__)
+  constexpr long rounds = 10'000;
+#else
+  constexpr long rounds = 1'000'000;
+#endif
   cairn::runtime rt(one_shard());
   long sum = rt.block_on([]() -> cairn::task<long> {
     long s = 0;
-    for (int i = 0; i < 1'000'000; ++i) s += co_await forty_two();
+    for (long i = 0; i < rounds; ++i) s += co_await forty_two();
     co_return s;
   }());
-  BOOST_TEST(sum == 42'000'000L);
+  BOOST_TEST(sum == 42 * rounds);
 }
 
 BOOST_AUTO_TEST_CASE(lazy_until_awaited) {

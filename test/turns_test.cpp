@@ -23,7 +23,7 @@ class exclusive : public cairn::actor {
     if (busy_.exchange(true)) overlaps_.fetch_add(1);
     if (thread_ == std::thread::id()) thread_ = std::this_thread::get_id();
     if (thread_ != std::this_thread::get_id()) overlaps_.fetch_add(1);
-    for (int i = 0; i < 200; ++i) spin_ = spin_ * 31 + i;  // some time inside the handler
+    for (int i = 0; i < 200; ++i) spin_ = spin_ * 31u + static_cast<unsigned long>(i);  // some time inside the handler
     ++count_;
     busy_.store(false);
   }
@@ -37,7 +37,7 @@ class exclusive : public cairn::actor {
 
  private:
   std::atomic<bool> busy_{false};
-  std::atomic<long> spin_{0};
+  std::atomic<unsigned long> spin_{0};
   std::thread::id thread_;
   int count_ = 0;
 };

@@ -95,6 +95,8 @@ class runtime {
 
  private:
   [[noreturn]] static void throw_no_namespace(std::string_view name);
+  /// Blocking on a shard of this runtime would deadlock it: throw instead.
+  void refuse_on_own_shard(const char* what) const;
   void post_root(task<void> t, unsigned shard_index);
 
   std::unique_ptr<detail::runtime_core> core_;
@@ -104,6 +106,7 @@ class runtime {
 
 template <class T>
 T runtime::block_on(task<T> t, unsigned shard_index) {
+  refuse_on_own_shard("block_on");
   std::promise<T> done;
   auto fut = done.get_future();
   start();

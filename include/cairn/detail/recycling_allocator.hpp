@@ -25,12 +25,18 @@ struct recycling_allocator {
   static void release_thread_cache() noexcept;
 };
 
-#if defined(__SANITIZE_ADDRESS__)
-// Under ASan every block goes straight to the global allocator so that
-// use-after-free on frames and messages is caught.
-inline void* recycling_allocator::allocate(std::size_t size) { return ::operator new(size); }
+#if defined(__SANITIZE_ADDRESS__) || defined(CAIRN_PLAIN_ALLOCATION)
+// In sanitizer builds every block goes straight to the global allocator so
+// that use-after-free on frames and messages is caught. (CAIRN_PLAIN_ALLOCATION
+// comes with a sanitized libcairn, so its users agree with it.)
+// Sizes are still rounded to the size classes, so blocks stay interchangeable
+// with those of code built the other way.
+inline void* recycling_allocator::allocate(std::size_t size) {
+  return ::operator new(size <= class_count * granularity ? (size + granularity - 1) / granularity * granularity : size);
+}
 inline void recycling_allocator::deallocate(void* p, std::size_t) noexcept { ::operator delete(p); }
-#else
+#endif
+
 namespace thread_cache {
 struct free_block { free_block* next; };
 struct lists {
@@ -46,6 +52,7 @@ void* refill(std::size_t c);
 void spill(std::size_t c) noexcept;
 }  // namespace thread_cache
 
+#if !defined(__SANITIZE_ADDRESS__) && !defined(CAIRN_PLAIN_ALLOCATION)
 inline void* recycling_allocator::allocate(std::size_t size) {
   const std::size_t c = (size - 1) / granularity;
   if (c < class_count) {
