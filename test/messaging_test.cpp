@@ -134,7 +134,7 @@ BOOST_AUTO_TEST_CASE(one_way_errors_go_to_the_hook) {
   cairn::runtime rt(o);
   auto accounts = rt.register_namespace<account>("account");
   rt.run([&]() -> cairn::task<> {
-    for (int i = 0; i < 10; ++i) accounts.get("a" + std::to_string(i)).send(&account::fail, std::string("one way"));
+    for (int i = 0; i < 10; ++i) accounts.get(std::string("a").append(std::to_string(i))).send(&account::fail, std::string("one way"));
     co_return;
   });
   BOOST_TEST(reported.load() == 10);
