@@ -15,7 +15,7 @@ struct thread_cache_owner {
 namespace {
 // Batches of `recycling_allocator::batch` blocks, linked through their first word.
 struct depot {
-  static constexpr std::size_t max_batches = 256;  // per class; beyond, blocks go back to malloc
+  static constexpr std::size_t max_batches = 64;   // per class; beyond, blocks go back to malloc
   std::mutex mutex;
   std::vector<thread_cache::free_block*> batches[recycling_allocator::class_count];
 };

@@ -7,13 +7,11 @@
 
 #include <cairn/cairn.hpp>
 
+#include "support.hpp"
+
 namespace {
 
-cairn::runtime_options shards(unsigned n) {
-  cairn::runtime_options o;
-  o.shards = n;
-  return o;
-}
+using cairn_test::shards;
 
 std::atomic<int> finished_turns{0};
 

@@ -8,13 +8,11 @@
 
 #include <cairn/cairn.hpp>
 
+#include "support.hpp"
+
 namespace {
 
-cairn::runtime_options shards(unsigned n) {
-  cairn::runtime_options o;
-  o.shards = n;
-  return o;
-}
+using cairn_test::shards;
 
 class account : public cairn::actor {
  public:

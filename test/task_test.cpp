@@ -10,6 +10,8 @@
 
 #include <cairn/cairn.hpp>
 
+#include "support.hpp"
+
 // Counts global allocations made by the calling thread, to check that task
 // frames come from the recycling allocator.
 namespace {
@@ -25,11 +27,7 @@ void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace {
 
-cairn::runtime_options one_shard() {
-  cairn::runtime_options o;
-  o.shards = 1;
-  return o;
-}
+cairn::runtime_options one_shard() { return cairn_test::shards(1); }
 
 cairn::task<int> forty_two() { co_return 42; }
 cairn::task<void> nothing() { co_return; }

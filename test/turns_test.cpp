@@ -8,13 +8,11 @@
 
 #include <cairn/cairn.hpp>
 
+#include "support.hpp"
+
 namespace {
 
-cairn::runtime_options shards(unsigned n) {
-  cairn::runtime_options o;
-  o.shards = n;
-  return o;
-}
+using cairn_test::shards;
 
 // Detects two handlers of one actor executing at the same moment.
 class exclusive : public cairn::actor {
