@@ -85,7 +85,7 @@ result pingpong_impl(const params& p, bool same_shard) {
   cairn::actor_ref<ponger> pong;
   for (int i = 0;; ++i) {
     pong = pongs.get("pong" + std::to_string(i));
-    bool same = ping.id().low_bits() % rt.shard_count() == pong.id().low_bits() % rt.shard_count();
+    bool same = rt.shard_of(ping.id()) == rt.shard_of(pong.id());
     if (same == same_shard || rt.shard_count() == 1) break;
   }
   activate_all(rt, std::vector{ping});

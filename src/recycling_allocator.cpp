@@ -14,8 +14,14 @@ struct thread_cache_owner {
 
 namespace {
 // Batches of `recycling_allocator::batch` blocks, linked through their first word.
+// It keeps up to `max_bytes` per size class for reuse (bursts of messages
+// between shards are recycled rather than freed across threads in malloc);
+// beyond that, blocks go back to malloc.
 struct depot {
-  static constexpr std::size_t max_batches = 64;   // per class; beyond, blocks go back to malloc
+  static constexpr std::size_t max_bytes = std::size_t{32} << 20;
+  static constexpr std::size_t max_batches(std::size_t c) noexcept {
+    return max_bytes / ((c + 1) * recycling_allocator::granularity * recycling_allocator::batch);
+  }
   std::mutex mutex;
   std::vector<thread_cache::free_block*> batches[recycling_allocator::class_count];
 };
@@ -58,7 +64,7 @@ void thread_cache::spill(std::size_t c) noexcept {
   {
     std::lock_guard lock(d.mutex);
     auto& v = d.batches[c];
-    if (v.size() < depot::max_batches) {
+    if (v.size() < depot::max_batches(c)) {
       try {
         v.push_back(first);
         return;

@@ -35,7 +35,15 @@ struct shard::directory {
       return x;
     }
   };
-  using map = boost::unordered_flat_map<actor_id::value_type, actor*, value_hash>;
+  struct value_equal {
+    bool operator()(const actor_id::value_type& a, const actor_id::value_type& b) const noexcept {
+      std::uint64_t x[2], y[2];
+      std::memcpy(x, a.data(), sizeof x);
+      std::memcpy(y, b.data(), sizeof y);
+      return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
+    }
+  };
+  using map = boost::unordered_flat_map<actor_id::value_type, actor*, value_hash, value_equal>;
   std::vector<map> by_namespace;
 };
 

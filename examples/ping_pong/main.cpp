@@ -33,8 +33,7 @@ int main() {
     std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
     std::printf("ping_pong: ping hit the ball back %d times in %.3f s (%.1f M calls/s); pong counted %d hits\n", ball,
                 took.count(), rounds / took.count() / 1e6, co_await pong.call(&player::hits));
-    std::printf("ping_pong: ping lives on shard %llu, pong on shard %llu of %u\n",
-                static_cast<unsigned long long>(ping.id().low_bits() % rt.shard_count()),
-                static_cast<unsigned long long>(pong.id().low_bits() % rt.shard_count()), rt.shard_count());
+    std::printf("ping_pong: ping lives on shard %u, pong on shard %u of %u\n",
+                rt.shard_of(ping.id()), rt.shard_of(pong.id()), rt.shard_count());
   });
 }

@@ -66,6 +66,8 @@ class runtime {
   }
 
   [[nodiscard]] unsigned shard_count() const noexcept { return core_->shard_count(); }
+  /// The shard the actor with this id lives on.
+  [[nodiscard]] unsigned shard_of(const actor_id& id) const noexcept { return core_->shard_index(id); }
 
   /// Starts the shard threads. Idempotent.
   void start();

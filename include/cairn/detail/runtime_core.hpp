@@ -29,8 +29,11 @@ class runtime_core {
     return static_cast<std::uint32_t>(shards_.size());
   }
   [[nodiscard]] shard& shard_at(std::uint32_t i) const noexcept { return *shards_[i]; }
-  [[nodiscard]] shard& shard_for(const actor_id& id) const noexcept {
-    return *shards_[id.low_bits() % shards_.size()];
+  [[nodiscard]] shard& shard_for(const actor_id& id) const noexcept { return *shards_[shard_index(id)]; }
+  /// Maps the id's uniformly random low bits onto [0, shards) with a
+  /// multiply and a shift instead of a division.
+  [[nodiscard]] std::uint32_t shard_index(const actor_id& id) const noexcept {
+    return static_cast<std::uint32_t>((static_cast<unsigned __int128>(id.low_bits()) * shards_.size()) >> 64);
   }
 
   namespace_state& add_namespace(std::string name, const void* type_tag);
