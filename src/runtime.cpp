@@ -14,6 +14,8 @@ namespace cairn {
 
 namespace detail {
 
+void hold_output(actor& from, message* m);  // residency.cpp
+
 void dispatch(message* m, bool root) {
   m->root_ = root;
   runtime_core& core = *m->id_.ns()->core;
@@ -21,6 +23,10 @@ void dispatch(message* m, bool root) {
   shard* cur = shard::current();
   if (cur && &cur->core() == &core) {
     if (root) cur->root_created();
+    if (actor* from = current_actor; from && actor_access::unflushed(*from)) {
+      hold_output(*from, m);  // the output gate: sent once the sender's writes are durable
+      return;
+    }
     if (&target == cur) {
       cur->deliver(m);
     } else {

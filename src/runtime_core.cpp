@@ -7,9 +7,13 @@
 
 #include <cairn/errors.hpp>
 
+#include "alarm_index.hpp"
+#include "storage/storage_engine.hpp"
+
 namespace cairn::detail {
 
 std::array<std::uint8_t, 32> derive_namespace_key(std::string_view secret, std::string_view ns_name);
+void post_tick(shard& s);
 
 namespace {
 constexpr std::string_view development_secret = "cairn development secret: set runtime_options::secret";
@@ -20,9 +24,35 @@ runtime_core::runtime_core(runtime& owner, runtime_options options) : owner_(own
   if (n == 0) n = 1;
   shards_.reserve(n);
   for (unsigned i = 0; i < n; ++i) shards_.push_back(std::make_unique<shard>(*this, i));
+  clock_ = options_.clock ? options_.clock : std::make_shared<cairn::system_clock>();
+  if (clock_->is_manual()) {
+    // Every advance of a manual clock makes each shard look at its alarms
+    // and idle actors, so tests move time without sleeping.
+    clock_subscription_ = clock_->subscribe([this] {
+      std::lock_guard lock(mutex_);
+      if (started_ && !joined_)
+        for (auto& s : shards_) post_tick(*s);
+    });
+  }
 }
 
-runtime_core::~runtime_core() = default;
+runtime_core::~runtime_core() {
+  if (clock_subscription_) clock_->unsubscribe(clock_subscription_);
+}
+
+void runtime_core::load_alarms() {
+  if (options_.data_dir.empty()) return;
+  alarm_index_ = std::make_unique<alarm_index>(options_.data_dir, options_.durability == durability::memory
+                                                                      ? durability::normal
+                                                                      : options_.durability);
+  for (auto& e : alarm_index_->load()) {
+    const namespace_state* ns = find_namespace(e.ns);
+    actor_id::value_type v{};
+    if (!ns || !parse_value_hex(e.value_hex, v)) continue;  // a namespace this program does not register
+    actor_id id(ns, v);
+    shard_for(id).schedule_alarm(id, e.at_ms);
+  }
+}
 
 namespace_state& runtime_core::add_namespace(std::string name, const void* type_tag) {
   if (started_) throw std::logic_error("cairn: register namespaces before the runtime starts");
@@ -70,8 +100,24 @@ void runtime_core::start() {
   std::lock_guard lock(mutex_);
   if (started_) return;
   if (joined_) throw runtime_stopped();
+  load_alarms();
   started_ = true;
   for (auto& s : shards_) s->start_thread();
+}
+
+bool parse_value_hex(std::string_view hex, actor_id::value_type& out) noexcept {
+  if (hex.size() != out.size() * 2) return false;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out[i] = static_cast<std::uint8_t>(hi << 4 | lo);
+  }
+  return true;
 }
 
 void runtime_core::request_stop() noexcept {

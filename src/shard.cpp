@@ -17,6 +17,8 @@
 #include <cairn/errors.hpp>
 #include <cairn/runtime.hpp>
 
+#include "shard_internals.hpp"
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define CAIRN_CPU_RELAX() _mm_pause()
@@ -26,30 +28,10 @@
 
 namespace cairn::detail {
 
-struct shard::directory {
-  struct value_hash {
-    using is_avalanching = void;  // id values are uniformly random already
-    std::size_t operator()(const actor_id::value_type& v) const noexcept {
-      std::uint64_t x;
-      std::memcpy(&x, v.data() + 8, sizeof x);  // low bits pick the shard
-      return x;
-    }
-  };
-  struct value_equal {
-    bool operator()(const actor_id::value_type& a, const actor_id::value_type& b) const noexcept {
-      std::uint64_t x[2], y[2];
-      std::memcpy(x, a.data(), sizeof x);
-      std::memcpy(y, b.data(), sizeof y);
-      return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
-    }
-  };
-  using map = boost::unordered_flat_map<actor_id::value_type, actor*, value_hash, value_equal>;
-  std::vector<map> by_namespace;
-};
-
 shard::shard(runtime_core& core, std::uint32_t index)
     : core_(core), index_(index), io_(std::make_unique<boost::asio::io_context>(1)),
-      dir_(std::make_unique<directory>()) {}
+      dir_(std::make_unique<directory>()), alarms_(std::make_unique<alarm_schedule>()),
+      memory_dbs_(std::make_unique<memory_dbs>()), tick_timer_(std::make_unique<tick_timer>(*io_)) {}
 
 shard::~shard() {
   // Items that never ran (the runtime was destroyed without being started).
@@ -75,15 +57,20 @@ std::string actor_name(const actor_id& id) { return id.namespace_name() + "/" + 
 // Runs on_start(); on failure every queued message fails and the actor goes.
 detached start_actor(shard* s, actor* a, task<void> (*start)(actor&), void (*on_failure)(shard*, actor*, std::exception_ptr)) {
   std::exception_ptr err;
+  s->begin_turn(*a);
+  current_actor = a;
   try {
     co_await start(*a);
   } catch (...) {
     err = std::current_exception();
   }
   if (err) {
+    abort_segment(a);
     on_failure(s, a, err);
   } else {
+    end_segment(a);
     actor_access::unblock(*a);
+    s->end_turn(*a);
   }
 }
 
@@ -102,26 +89,34 @@ void shard::deliver(message* m) {
         auto e = std::make_exception_ptr(
             activation_error("cairn: on_start() of " + actor_name(a->id_) + " failed: " + describe(err), err));
         s->dir_->by_namespace[a->id_.ns()->index].erase(a->id_.value());
-        if (a->scheduled_) {
-          // Unlink from the ready list before the actor goes.
-          actor** p = &s->ready_head_;
-          actor* prev = nullptr;
-          while (*p && *p != a) { prev = *p; p = &(*p)->next_ready_; }
-          if (*p) {
-            *p = a->next_ready_;
-            if (s->ready_tail_ == a) s->ready_tail_ = prev;
-          }
-        }
+        s->unschedule(*a);
         while (work_item* w = a->mailbox_.pop()) w->fn_(w, op::fail, e);
-        delete a;
+        a->failed_ = true;
+        s->graveyard_.push_back(a);
       });
       return;
     }
   } else {
     m->target_ = a;
     a->mailbox_.push(m);
+    if (a->idle_linked_) unlink_idle(*a);
   }
   if (!a->scheduled_ && a->blocked_ == 0) schedule(*a);
+}
+
+void shard::unschedule(actor& a) noexcept {
+  if (!a.scheduled_) return;
+  actor** p = &ready_head_;
+  actor* prev = nullptr;
+  while (*p && *p != &a) {
+    prev = *p;
+    p = &(*p)->next_ready_;
+  }
+  if (*p) {
+    *p = a.next_ready_;
+    if (ready_tail_ == &a) ready_tail_ = prev;
+  }
+  a.scheduled_ = false;
 }
 
 actor* shard::activate(message* m) {
@@ -156,7 +151,10 @@ void shard::run_mailbox(actor& a) {
     if (a.blocked_ != 0) return;  // unblock() reschedules
     work_item* w = a.mailbox_.pop();
     if (!w) return;
+    begin_turn(a);
+    current_actor = &a;
     w->fn_(w, op::run, {});
+    current_actor = nullptr;
   }
   if (!a.mailbox_.empty() && a.blocked_ == 0 && !a.scheduled_) schedule(a);
 }
@@ -182,6 +180,7 @@ bool shard::pump() {
     for (int i = 0; i < 1024; ++i) {
       work_item* w = tasks_.pop();
       if (!w) break;
+      current_actor = nullptr;  // a root task starts outside every actor
       w->fn_(w, op::run, {});
       did = true;
     }
@@ -229,8 +228,17 @@ void shard::thread_main() {
   auto has_local_work = [this] { return !tasks_.empty() || ready_head_ != nullptr; };
 
   unsigned busy_rounds = 0;
+  refresh_now();
+  arm_tick_timer();
   while (!exit_.load(std::memory_order_acquire)) {
     bool did = pump();
+    current_actor = nullptr;
+    if (!dirty_.empty()) {
+      flush();
+      did = true;
+    }
+    if (!graveyard_.empty() || need_collect_) collect();
+    if (did) refresh_now();
     // While messages flow, let I/O in every few rounds (polling takes a lock).
     if (!did || ++busy_rounds % 8 == 0) {
       if (io_->poll() > 0) did = true;
@@ -258,7 +266,9 @@ void shard::thread_main() {
     }
     io_->run_one();
     sleeping_.store(false, std::memory_order_relaxed);
+    refresh_now();
   }
+  tick_timer_->timer.cancel();
   shutdown_actors();
   guard.reset();
   current_ = nullptr;
@@ -266,6 +276,7 @@ void shard::thread_main() {
 }
 
 void shard::shutdown_actors() noexcept {
+  flush();  // what finished before the stop is made durable and answered
   while (work_item* w = inbox_.pop()) w->fn_(w, op::discard, {});
   while (work_item* w = tasks_.pop()) w->fn_(w, op::discard, {});
   for (auto& m : dir_->by_namespace) {
@@ -275,7 +286,10 @@ void shard::shutdown_actors() noexcept {
     }
     m.clear();
   }
+  for (actor* a : graveyard_) delete a;
+  graveyard_.clear();
   ready_head_ = ready_tail_ = nullptr;
+  idle_head_ = idle_tail_ = nullptr;
 }
 
 }  // namespace cairn::detail

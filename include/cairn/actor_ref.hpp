@@ -79,11 +79,21 @@ class call_op final : public message {
   bool await_ready() {
     shard* cur = shard::current();
     if (cur && &cur->core() == id_.ns()->core && &cur->core().shard_for(id_) == cur) {
+      actor* from = current_actor;
+      if (from && actor_access::unflushed(*from)) return false;  // the output gate holds this call
       actor* a = cur->find(id_);
       if (a && actor_access::accepts_inline(*a)) {
         target_ = a;
         if constexpr (!inv::is_coroutine) {
+          cur->begin_turn(*a);
+          current_actor = a;
           invoke_into_result();
+          current_actor = from;
+          if (actor_access::unflushed(*a)) {
+            held_inline_ = true;  // the reply waits for the target's commit
+            return false;
+          }
+          cur->end_turn(*a);
           return true;
         }
       }
@@ -93,25 +103,44 @@ class call_op final : public message {
 
   std::coroutine_handle<> await_suspend(std::coroutine_handle<> caller) {
     caller_ = caller;
+    owner_ = suspend_point();
+    shard* cur = shard::current();
+    if constexpr (!inv::is_coroutine) {
+      if (held_inline_) {
+        caller_shard_ = cur;
+        cur->hold_reply(*target_, this);
+        fn_ = &on_held_reply;
+        cur->end_turn(*target_);
+        return std::noop_coroutine();
+      }
+    }
     if constexpr (inv::is_coroutine) {
       if (target_) {  // same shard, idle target: start the handler right here
+        cur->begin_turn(*target_);
+        current_actor = target_;
         try {
           handler_ = inv_.invoke(*target_);
         } catch (...) {
+          abort_segment(target_);
+          cur->end_turn(*target_);
+          current_actor = owner_;
           result_.set_exception(std::current_exception());
           return caller;
         }
+        hook_.fn = &on_inline_handler_done;
+        hook_.self_ = this;
         handler_.handle().promise().continuation_ = caller;
+        handler_.handle().promise().hook_ = &hook_;
         return handler_.handle();
       }
     }
-    shard* cur = shard::current();
     caller_shard_ = (cur && &cur->core() == id_.ns()->core) ? cur : nullptr;
     dispatch(this, caller_shard_ == nullptr);
     return std::noop_coroutine();
   }
 
   value_type await_resume() {
+    current_actor = owner_;
     if constexpr (inv::is_coroutine) {
       if (handler_.valid()) return handler_.handle().promise().take();
     }
@@ -119,6 +148,11 @@ class call_op final : public message {
   }
 
  private:
+  struct hook_slot : final_hook {
+    call_op* self_ = nullptr;
+    call_op* self() const noexcept { return self_; }
+  };
+
   void invoke_into_result() {
     try {
       if constexpr (std::is_void_v<value_type>) {
@@ -127,9 +161,30 @@ class call_op final : public message {
       } else {
         result_.set_value(inv_.invoke(*target_));
       }
+      end_segment(target_);
     } catch (...) {
+      abort_segment(target_);
       result_.set_exception(std::current_exception());
     }
+  }
+
+  // The handler started inline finished: hand the result straight to the
+  // caller, unless the target wrote and its reply must wait for the commit.
+  static std::coroutine_handle<> on_inline_handler_done(final_hook* h) noexcept {
+    call_op* self = static_cast<hook_slot*>(h)->self();
+    actor* t = self->target_;
+    if (self->handler_.handle().promise().failed()) abort_segment(t); else end_segment(t);
+    shard* cur = shard::current();
+    if (actor_access::unflushed(*t)) {
+      self->caller_shard_ = cur;
+      self->fn_ = &on_held_reply;
+      cur->hold_reply(*t, self);
+      cur->end_turn(*t);
+      return std::noop_coroutine();
+    }
+    cur->end_turn(*t);
+    current_actor = self->owner_;
+    return self->caller_;
   }
 
   static detached drive(call_op* self) {
@@ -140,14 +195,31 @@ class call_op final : public message {
       } else {
         self->result_.set_value(co_await self->inv_.invoke(*self->target_));
       }
+      end_segment(self->target_);
     } catch (...) {
+      abort_segment(self->target_);
       self->result_.set_exception(std::current_exception());
     }
     self->complete();
   }
 
-  // On the target's shard, once the result is in: resume the caller on its own shard.
+  // On the target's shard, once the result is in: the turn ends, and the
+  // reply goes to the caller now or, if the target wrote, after its commit.
   void complete() noexcept {
+    shard* cur = shard::current();
+    if (actor* t = target_) {
+      if (actor_access::unflushed(*t)) {
+        fn_ = &on_held_reply;
+        cur->hold_reply(*t, this);
+        cur->end_turn(*t);
+        return;
+      }
+      cur->end_turn(*t);
+    }
+    release();
+  }
+
+  void release() noexcept {
     shard* cur = shard::current();
     if (root_) cur->root_finished();
     fn_ = &on_resume;
@@ -171,13 +243,27 @@ class call_op final : public message {
           self->complete();
         }
         break;
-      case op::fail:
+      case op::fail:  // never ran: no turn to end
         self->result_.set_exception(std::move(e));
-        self->complete();
+        self->release();
         break;
       case op::discard:
         break;  // the caller's frame owns this object
     }
+  }
+
+  // A reply held by the output gate: released after the commit, or turned
+  // into the commit's error.
+  static void on_held_reply(work_item* w, op o, std::exception_ptr e) {
+    auto* self = static_cast<call_op*>(w);
+    if (o == op::discard) return;
+    if (o == op::fail) {
+      if constexpr (inv::is_coroutine) {
+        if (self->handler_.valid()) self->handler_ = {};  // its result is void now
+      }
+      self->result_.set_exception(std::move(e));
+    }
+    self->release();
   }
 
   static void on_resume(work_item* w, op o, std::exception_ptr) {
@@ -189,6 +275,9 @@ class call_op final : public message {
   [[no_unique_address]] std::conditional_t<inv::is_coroutine, task<value_type>, std::monostate> handler_;
   std::coroutine_handle<> caller_;
   shard* caller_shard_ = nullptr;
+  actor* owner_ = nullptr;  // the actor whose code awaits this call (restored on resumption)
+  [[no_unique_address]] std::conditional_t<inv::is_coroutine, hook_slot, std::monostate> hook_;
+  bool held_inline_ = false;
 };
 
 /// `ref.send(...)`: a heap message that frees itself once handled.
@@ -212,13 +301,20 @@ class send_op final : public message {
     delete this;
   }
 
+  void end_turn() noexcept {
+    shard::current()->end_turn(*target_);
+    finish();
+  }
+
   static detached drive(send_op* self) {
     try {
       co_await self->inv_.invoke(*self->target_);
+      end_segment(self->target_);
     } catch (...) {
+      abort_segment(self->target_);
       report_unhandled(self->id_, std::current_exception());
     }
-    self->finish();
+    self->end_turn();
   }
 
   static void on_item(work_item* w, op o, std::exception_ptr e) {
@@ -230,10 +326,12 @@ class send_op final : public message {
         } else {
           try {
             self->inv_.invoke(*self->target_);
+            end_segment(self->target_);
           } catch (...) {
+            abort_segment(self->target_);
             report_unhandled(self->id_, std::current_exception());
           }
-          self->finish();
+          self->end_turn();
         }
         break;
       case op::fail:

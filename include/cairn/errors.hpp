@@ -44,6 +44,26 @@ class not_on_shard : public error {
       : error(std::string("cairn: ") + what + " must be called from code running on a shard") {}
 };
 
+/// A storage operation failed. `kind()` says why, so callers can tell a
+/// refused statement or an exceeded limit from a failed disk.
+class storage_error : public error {
+ public:
+  enum class reason {
+    invalid_argument,    // bad key, bad batch, wrong value type
+    limit_exceeded,      // key + value, statement length, bound parameters, batch size
+    refused_statement,   // BEGIN, SAVEPOINT, ATTACH, PRAGMA ... or internal tables in exec()
+    sql,                 // SQLite rejected the statement (syntax, constraint, ...)
+    io,                  // the database could not be opened, read or written (full disk, corrupt file)
+    commit_failed,       // the flush of this output failed; the actor restarts from storage
+    unavailable,         // no data directory, or the actor was reset after a failed commit
+  };
+  storage_error(reason r, const std::string& what) : error(what), reason_(r) {}
+  [[nodiscard]] reason kind() const noexcept { return reason_; }
+
+ private:
+  reason reason_;
+};
+
 /// Returns the message of any exception_ptr, for logs.
 [[nodiscard]] std::string describe(const std::exception_ptr& e);
 

@@ -45,10 +45,11 @@ class runtime {
 
   /// Registers actor class T under `name`. Only before start().
   template <class T>
-  actor_namespace<T> register_namespace(std::string name) {
+  actor_namespace<T> register_namespace(std::string name, namespace_options options = {}) {
     static_assert(std::is_base_of_v<actor, T>, "an actor class derives from cairn::actor");
     static_assert(std::is_default_constructible_v<T>, "an actor class needs a default constructor");
     auto& ns = core_->add_namespace(std::move(name), detail::type_tag<T>());
+    ns.durability = options.durability.value_or(core_->options().durability);
     ns.create = []() -> actor* { return new T(); };
     if constexpr (detail::has_on_start<T>) {
       ns.start = [](actor& a) { return static_cast<T&>(a).on_start(); };

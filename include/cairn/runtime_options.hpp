@@ -1,10 +1,17 @@
 #pragma once
 /// Settings of a cairn::runtime.
 #include <chrono>
+#include <cstddef>
 #include <exception>
+#include <filesystem>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+
+#include <cairn/clock.hpp>
+#include <cairn/durability.hpp>
 
 namespace cairn {
 
@@ -23,6 +30,29 @@ struct runtime_options {
   /// escaped error of a spawned task or of a one-way send's handler. The
   /// default prints it to stderr.
   std::function<void(std::exception_ptr, std::string_view context)> on_unhandled_error;
+
+  // ---- durable actors ----
+  /// Where actor databases and the alarm index live. Needed unless every
+  /// namespace that uses storage has durability::memory.
+  std::filesystem::path data_dir;
+  /// Default for every namespace; register_namespace() may override it.
+  cairn::durability durability = cairn::durability::full;
+  /// An actor with no event for this long, and nothing pending, hibernates.
+  std::chrono::milliseconds idle_timeout{10'000};
+  /// Most resident actors per shard (0: no cap); beyond it the least recently
+  /// used idle actors hibernate.
+  std::size_t max_resident_actors = 0;
+  /// Wall time for alarms and idle timeouts (nullptr: the system clock).
+  std::shared_ptr<cairn::clock> clock;
+  /// SQLite VFS to open databases with (empty: SQLite's default). Tests use
+  /// it to inject disk faults (cairn/testing/fault_vfs.hpp).
+  std::string sqlite_vfs;
+};
+
+/// Settings of one namespace.
+struct namespace_options {
+  /// Overrides runtime_options::durability for this namespace.
+  std::optional<cairn::durability> durability;
 };
 
 }  // namespace cairn

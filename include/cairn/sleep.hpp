@@ -7,6 +7,7 @@
 
 #include <boost/asio/steady_timer.hpp>
 
+#include <cairn/actor.hpp>
 #include <cairn/detail/shard.hpp>
 #include <cairn/errors.hpp>
 
@@ -22,12 +23,14 @@ class [[nodiscard]] sleep_awaitable {
     if (!s) throw not_on_shard("sleep_for");
     timer_.emplace(s->io(), d_);
     timer_->async_wait([h](const boost::system::error_code&) { h.resume(); });
+    owner_ = detail::suspend_point();
   }
-  void await_resume() const noexcept {}
+  void await_resume() const noexcept { detail::current_actor = owner_; }
 
  private:
   std::chrono::steady_clock::duration d_;
   std::optional<boost::asio::steady_timer> timer_;
+  actor* owner_ = nullptr;  // whose code awaits (restored as current on resumption)
 };
 
 template <class Rep, class Period>

@@ -19,6 +19,12 @@ class task;
 
 namespace detail {
 
+/// Lets whoever started a task see it finish before its awaiter resumes
+/// (the runtime uses it to hold a reply behind the output gate).
+struct final_hook {
+  std::coroutine_handle<> (*fn)(final_hook* self) noexcept;
+};
+
 struct promise_base {
   static void* operator new(std::size_t size) { return recycling_allocator::allocate(size); }
   static void operator delete(void* p, std::size_t size) noexcept {
@@ -29,7 +35,10 @@ struct promise_base {
     [[nodiscard]] bool await_ready() const noexcept { return false; }
     template <class P>
     std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) noexcept {
-      return h.promise().continuation_;
+      auto& p = h.promise();
+      if (p.hook_) [[unlikely]]
+        return p.hook_->fn(p.hook_);
+      return p.continuation_;
     }
     void await_resume() const noexcept {}
   };
@@ -38,6 +47,7 @@ struct promise_base {
   final_awaiter final_suspend() const noexcept { return {}; }
 
   std::coroutine_handle<> continuation_ = std::noop_coroutine();
+  final_hook* hook_ = nullptr;
 };
 
 template <class T>
@@ -49,6 +59,7 @@ struct task_promise final : promise_base {
   void return_value(U&& v) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
     result_.template emplace<1>(std::forward<U>(v));
   }
+  [[nodiscard]] bool failed() const noexcept { return result_.index() == 2; }
   T take() {
     if (result_.index() == 2) std::rethrow_exception(std::get<2>(result_));
     return std::move(std::get<1>(result_));
@@ -61,6 +72,7 @@ struct task_promise<void> final : promise_base {
   task<void> get_return_object() noexcept;
   void unhandled_exception() noexcept { error_ = std::current_exception(); }
   void return_void() const noexcept {}
+  [[nodiscard]] bool failed() const noexcept { return error_ != nullptr; }
   void take() const {
     if (error_) std::rethrow_exception(error_);
   }

@@ -18,6 +18,8 @@
 #include <boost/system/error_code.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <cairn/actor.hpp>
+
 namespace cairn {
 
 struct use_task_t {
@@ -67,6 +69,7 @@ class asio_awaitable {
   [[nodiscard]] bool await_ready() const noexcept { return false; }
 
   void await_suspend(std::coroutine_handle<> h) {
+    owner_ = suspend_point();
     std::apply(
         [&](auto&&... a) {
           std::move(init_)(handler{this, h}, std::move(a)...);
@@ -75,6 +78,7 @@ class asio_awaitable {
   }
 
   value_type await_resume() {
+    current_actor = owner_;
     if (error_) std::rethrow_exception(error_);
     if constexpr (!std::is_void_v<value_type>) return std::move(*value_);
   }
@@ -126,6 +130,7 @@ class asio_awaitable {
   InitArgs args_;
   std::exception_ptr error_;
   std::optional<stored> value_;
+  actor* owner_ = nullptr;  // whose code awaits (restored as current on resumption)
 };
 
 }  // namespace detail

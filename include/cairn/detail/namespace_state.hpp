@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include <cairn/durability.hpp>
 #include <cairn/task.hpp>
 
 namespace cairn {
@@ -23,6 +24,7 @@ struct namespace_state {
   actor* (*create)() = nullptr;               // constructs the actor class
   task<void> (*start)(actor&) = nullptr;      // its on_start(), if it has one
   const void* type_tag = nullptr;             // identifies the actor class
+  cairn::durability durability = cairn::durability::full;  // of its actors' storage
 };
 
 template <class T>

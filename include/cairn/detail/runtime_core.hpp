@@ -18,6 +18,9 @@
 
 namespace cairn::detail {
 
+class alarm_index;
+[[nodiscard]] bool parse_value_hex(std::string_view hex, actor_id::value_type& out) noexcept;
+
 class runtime_core {
  public:
   runtime_core(runtime& owner, runtime_options options);
@@ -39,6 +42,12 @@ class runtime_core {
   namespace_state& add_namespace(std::string name, const void* type_tag);
   [[nodiscard]] const namespace_state* find_namespace(std::string_view name) const noexcept;
   [[nodiscard]] std::size_t namespace_count() const noexcept { return namespaces_.size(); }
+  [[nodiscard]] const namespace_state* namespace_at(std::uint32_t i) const noexcept { return namespaces_[i].get(); }
+
+  /// The clock alarms and idle timeouts read.
+  [[nodiscard]] cairn::clock& clock() const noexcept { return *clock_; }
+  /// The node's alarm index; nullptr without a data directory.
+  [[nodiscard]] alarm_index* alarm_index_or_null() const noexcept { return alarm_index_.get(); }
 
   /// Counts work offered from outside the runtime's threads; false (and the
   /// work must be refused) once a stop was requested.
@@ -58,10 +67,15 @@ class runtime_core {
   [[nodiscard]] bool quiescent() const noexcept;
 
  private:
+  void load_alarms();
+
   runtime& owner_;
   runtime_options options_;
   std::vector<std::unique_ptr<namespace_state>> namespaces_;
   std::vector<std::unique_ptr<shard>> shards_;
+  std::shared_ptr<cairn::clock> clock_;
+  std::uint64_t clock_subscription_ = 0;
+  std::unique_ptr<alarm_index> alarm_index_;
   std::atomic<std::uint64_t> external_roots_created_{0};
   std::atomic<std::uint64_t> external_roots_refused_{0};
   std::atomic<bool> stop_requested_{false};

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <thread>
+#include <vector>
 
 #include <cairn/actor_id.hpp>
 #include <cairn/detail/mpsc_queue.hpp>
@@ -14,6 +15,7 @@
 namespace boost::asio {
 class io_context;
 }
+struct sqlite3;
 
 namespace cairn {
 class actor;
@@ -22,6 +24,7 @@ class actor;
 namespace cairn::detail {
 
 class runtime_core;
+class storage_engine;
 struct message;
 
 class shard {
@@ -54,6 +57,28 @@ class shard {
   void root_finished() noexcept { bump(roots_finished_); }
   [[nodiscard]] std::uint64_t resident_actors() const noexcept;
 
+  // ---- turns, the output gate, hibernation (owner thread; residency.cpp) ----
+  /// A handler of `a` starts (or on_start); it is not idle until it ends.
+  void begin_turn(actor& a) noexcept;
+  /// A handler of `a` ended; an actor with nothing left to do becomes idle.
+  void end_turn(actor& a) noexcept;
+  /// Holds the reply `m` of actor `a` until a's writes are durable.
+  void hold_reply(actor& a, message* m);
+  /// Wall time in ms, as the runtime's clock read it at the start of this pass.
+  [[nodiscard]] std::int64_t now_ms() const noexcept { return now_ms_; }
+  /// An engine whose transaction the end of this pass must commit.
+  void add_dirty(storage_engine* e) { dirty_.push_back(e); }
+  void remove_dirty(storage_engine* e) noexcept;
+  /// In-memory databases outlive their actor's hibernation here.
+  void keep_memory_db(const actor_id& id, sqlite3* db);
+  [[nodiscard]] sqlite3* take_memory_db(const actor_id& id) noexcept;
+
+  // ---- alarms (owner thread, or before the threads start; alarms.cpp) ----
+  void schedule_alarm(const actor_id& id, std::int64_t at_ms);
+  void unschedule_alarm(const actor_id& id) noexcept;
+  /// Fires due alarms and hibernates actors idle for too long.
+  void tick();
+
   // ---- any thread ----
   void post_remote(work_item* w) noexcept;
   [[nodiscard]] std::uint64_t roots_created() const noexcept {
@@ -70,6 +95,8 @@ class shard {
 
  private:
   struct directory;
+  struct alarm_schedule;
+  struct memory_dbs;
   static void bump(std::atomic<std::uint64_t>& c) noexcept {
     // Single writer: a plain increment published with release.
     c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_release);
@@ -81,6 +108,18 @@ class shard {
   actor* activate(message* m);
   void wake() noexcept;
   void shutdown_actors() noexcept;
+  void unschedule(actor& a) noexcept;
+  // Commits every dirty engine, releases (or fails) the output it held.
+  void flush() noexcept;
+  void reset_actor(actor& a) noexcept;
+  void link_idle(actor& a) noexcept;
+  void unlink_idle(actor& a) noexcept;
+  void maybe_idle(actor& a) noexcept;
+  void evict(actor& a) noexcept;
+  // Deletes actors marked for it, and enforces the resident cap, between passes.
+  void collect() noexcept;
+  void arm_tick_timer();
+  void refresh_now() noexcept;
 
   static inline thread_local shard* current_ = nullptr;
 
@@ -91,6 +130,19 @@ class shard {
   item_queue tasks_;
   actor* ready_head_ = nullptr;
   actor* ready_tail_ = nullptr;
+  // Idle resident actors, least recently used first.
+  actor* idle_head_ = nullptr;
+  actor* idle_tail_ = nullptr;
+  std::vector<actor*> graveyard_;          // to delete between passes
+  std::vector<storage_engine*> dirty_;     // to commit at the end of the pass
+  std::vector<storage_engine*> flushing_;  // dirty_ being committed (buffer reused)
+  std::unique_ptr<alarm_schedule> alarms_;
+  std::unique_ptr<memory_dbs> memory_dbs_;
+  struct tick_timer;
+  std::unique_ptr<tick_timer> tick_timer_;
+  std::int64_t now_ms_ = 0;
+  std::int64_t timer_due_ms_ = 0;
+  bool need_collect_ = false;      // the resident cap may be exceeded  // when the armed tick timer fires (0: not armed)
   std::thread thread_;
   std::atomic<bool> exit_{false};
 

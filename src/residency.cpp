@@ -1,0 +1,205 @@
+// The shard's side of durable actors: turn accounting, the group commit at the
+// end of each pass with the output it releases, reset after a failed commit,
+// and hibernation (idle list, idle timeout, resident cap).
+#include <sqlite3.h>
+
+#include <cairn/actor.hpp>
+#include <cairn/detail/runtime_core.hpp>
+#include <cairn/errors.hpp>
+
+#include "alarm_index.hpp"
+#include "shard_internals.hpp"
+#include "storage/storage_engine.hpp"
+
+namespace cairn::detail {
+
+// ---- turns ----
+
+void shard::begin_turn(actor& a) noexcept {
+  if (a.idle_linked_) unlink_idle(a);
+  ++a.open_turns_;
+}
+
+void shard::end_turn(actor& a) noexcept {
+  if (--a.open_turns_ != 0) return;
+  if (a.reset_) {
+    graveyard_.push_back(&a);  // an orphan of a failed commit: its last turn ended
+    return;
+  }
+  maybe_idle(a);
+}
+
+void shard::hold_reply(actor& a, message* m) { actor_access::engine(a)->hold(m, true); }
+
+void hold_output(actor& from, message* m) { actor_access::engine(from)->hold(m, false); }
+
+// ---- the idle list ----
+
+void shard::link_idle(actor& a) noexcept {
+  a.idle_prev_ = idle_tail_;
+  a.idle_next_ = nullptr;
+  if (idle_tail_) idle_tail_->idle_next_ = &a; else idle_head_ = &a;
+  idle_tail_ = &a;
+  a.idle_linked_ = true;
+  a.idle_since_ms_ = now_ms_;
+}
+
+void shard::unlink_idle(actor& a) noexcept {
+  if (a.idle_prev_) a.idle_prev_->idle_next_ = a.idle_next_; else idle_head_ = a.idle_next_;
+  if (a.idle_next_) a.idle_next_->idle_prev_ = a.idle_prev_; else idle_tail_ = a.idle_prev_;
+  a.idle_prev_ = a.idle_next_ = nullptr;
+  a.idle_linked_ = false;
+}
+
+void shard::maybe_idle(actor& a) noexcept {
+  if (a.open_turns_ != 0 || !a.mailbox_.empty() || a.scheduled_ || a.blocked_ != 0 || a.unflushed_ || a.reset_ ||
+      a.failed_)
+    return;
+  if (a.idle_linked_) {
+    if (&a == idle_tail_) {
+      a.idle_since_ms_ = now_ms_;
+      return;
+    }
+    unlink_idle(a);
+  }
+  link_idle(a);
+  if (core_.options().max_resident_actors != 0) need_collect_ = true;
+}
+
+void shard::evict(actor& a) noexcept {
+  unlink_idle(a);
+  dir_->by_namespace[a.id_.ns()->index].erase(a.id_.value());
+  delete &a;  // destructor runs, database closed (in-memory ones are kept)
+}
+
+void shard::collect() noexcept {
+  for (actor* a : graveyard_) delete a;
+  graveyard_.clear();
+  need_collect_ = false;
+  const std::size_t cap = core_.options().max_resident_actors;
+  if (cap == 0) return;
+  std::uint64_t resident = resident_actors();
+  while (resident > cap && idle_head_) {
+    evict(*idle_head_);
+    --resident;
+  }
+}
+
+void shard::refresh_now() noexcept {
+  now_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(core_.clock().now().time_since_epoch()).count();
+}
+
+// ---- in-memory databases ----
+
+shard::memory_dbs::~memory_dbs() {
+  for (auto& [k, db] : dbs) sqlite3_close_v2(db);
+}
+
+void shard::keep_memory_db(const actor_id& id, sqlite3* db) {
+  auto [it, fresh] = memory_dbs_->dbs.emplace(actor_key{id.ns()->index, id.value()}, db);
+  if (!fresh) {
+    sqlite3_close_v2(it->second);
+    it->second = db;
+  }
+}
+
+sqlite3* shard::take_memory_db(const actor_id& id) noexcept {
+  auto it = memory_dbs_->dbs.find(actor_key{id.ns()->index, id.value()});
+  if (it == memory_dbs_->dbs.end()) return nullptr;
+  sqlite3* db = it->second;
+  memory_dbs_->dbs.erase(it);
+  return db;
+}
+
+// ---- the group commit ----
+
+void shard::remove_dirty(storage_engine* e) noexcept { std::erase(dirty_, e); }
+
+void shard::flush() noexcept {
+  if (dirty_.empty()) return;
+  flushing_.swap(dirty_);
+  alarm_index* index = core_.alarm_index_or_null();
+
+  // The alarm index learns of new alarms before the actors commit them: a
+  // crash in between leaves an entry whose actor has no alarm (harmless),
+  // never an alarm the index does not know.
+  std::vector<alarm_index::entry> upserts;
+  std::vector<alarm_index::entry> removals;
+  for (storage_engine* e : flushing_) {
+    if (!e->alarm_changed() || e->mode() == durability::memory || !index) continue;
+    if (auto a = e->pending_alarm())
+      upserts.push_back({e->owner().id().namespace_name(), value_hex(e->owner().id().value()), a->at_ms});
+  }
+  bool index_ok = true;
+  if (!upserts.empty()) {
+    try {
+      index->upsert(upserts);
+    } catch (...) {
+      index_ok = false;
+      core_.report_unhandled(std::current_exception(), "the alarm index");
+    }
+  }
+
+  for (storage_engine* e : flushing_) {
+    actor& a = e->owner();
+    const bool needs_index = e->alarm_changed() && e->pending_alarm() && e->mode() != durability::memory && index;
+    const bool ok = (index_ok || !needs_index) ? e->commit() : (e->commit_refused(), false);
+    a.unflushed_ = false;
+    auto held = e->take_held();
+    if (ok) {
+      if (e->alarm_changed()) {
+        if (auto al = e->pending_alarm()) {
+          schedule_alarm(a.id(), al->at_ms);
+        } else {
+          unschedule_alarm(a.id());
+          if (index && e->mode() != durability::memory)
+            removals.push_back({a.id().namespace_name(), value_hex(a.id().value()), 0});
+        }
+        e->clear_alarm_change();
+      }
+      for (auto& h : held) {
+        if (h.reply) {
+          h.item->fn_(h.item, op::run, {});
+        } else {
+          auto* m = static_cast<message*>(h.item);
+          shard& target = core_.shard_for(m->id_);
+          if (&target == this) deliver(m); else target.post_remote(m);
+        }
+      }
+      maybe_idle(a);
+    } else {
+      e->clear_alarm_change();
+      auto err = std::make_exception_ptr(storage_error(
+          storage_error::reason::commit_failed,
+          "cairn: the commit of " + a.id().namespace_name() + "/" + a.id().to_string() +
+              " failed, so its output is void; the actor restarts from its last commit"));
+      for (auto& h : held) h.item->fn_(h.item, op::fail, err);
+      reset_actor(a);
+    }
+  }
+  flushing_.clear();
+
+  if (!removals.empty()) {
+    try {
+      index->remove(removals);
+    } catch (...) {
+      core_.report_unhandled(std::current_exception(), "the alarm index");  // a stale entry only wakes the actor
+    }
+  }
+}
+
+void shard::reset_actor(actor& a) noexcept {
+  a.reset_ = true;
+  if (a.storage_) a.storage_->break_after_failed_commit();
+  auto& m = dir_->by_namespace[a.id_.ns()->index];
+  if (auto it = m.find(a.id_.value()); it != m.end() && it->second == &a) m.erase(it);
+  if (a.idle_linked_) unlink_idle(a);
+  unschedule(a);
+  item_queue waiting;
+  while (work_item* w = a.mailbox_.pop()) waiting.push(w);
+  if (a.open_turns_ == 0) graveyard_.push_back(&a);
+  // Messages that were waiting for the old instance go to a fresh one.
+  while (work_item* w = waiting.pop()) deliver(static_cast<message*>(w));
+}
+
+}  // namespace cairn::detail

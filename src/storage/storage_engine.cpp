@@ -1,0 +1,395 @@
+#include "storage/storage_engine.hpp"
+
+#include <array>
+#include <cstring>
+#include <system_error>
+
+#include <cairn/detail/namespace_state.hpp>
+#include <cairn/detail/runtime_core.hpp>
+#include <cairn/detail/shard.hpp>
+#include <cairn/storage.hpp>
+#include <cairn/detail/work_item.hpp>
+
+namespace cairn::detail {
+
+namespace {
+
+using reason = storage_error::reason;
+
+// Statement slots of cairn's own queries (see cached()).
+enum slot : int { savepoint_begin, savepoint_release, savepoint_rollback, slot_count_ };
+
+bool starts_with_nocase(const char* s, std::string_view prefix) {
+  if (!s) return false;
+  for (char c : prefix) {
+    if (*s == 0 || std::tolower(static_cast<unsigned char>(*s)) != c) return false;
+    ++s;
+  }
+  return true;
+}
+
+// PRAGMAs that only read or only change the connection's own checking.
+bool harmless_pragma(const char* name) {
+  static constexpr std::array<std::string_view, 12> allowed = {
+      "table_info", "table_xinfo", "table_list", "index_info", "index_xinfo", "index_list",
+      "foreign_key_list", "foreign_key_check", "foreign_keys", "quick_check", "integrity_check", "defer_foreign_keys"};
+  if (!name) return false;
+  std::string lower(name);
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (auto a : allowed)
+    if (lower == a) return true;
+  return false;
+}
+
+int authorize(void* ctx, int action, const char* a1, const char* a2, const char*, const char*) {
+  auto* e = static_cast<storage_engine*>(ctx);
+  if (!e->user_sql) return SQLITE_OK;
+  auto refuse = [&](std::string why) {
+    e->refusal = std::move(why);
+    return SQLITE_DENY;
+  };
+  switch (action) {
+    case SQLITE_TRANSACTION:
+    case SQLITE_SAVEPOINT:
+      return refuse("BEGIN, COMMIT, ROLLBACK, SAVEPOINT and RELEASE are not allowed in exec(): writes commit "
+                    "automatically per turn segment; use storage().transaction(f) for a nested transaction");
+    case SQLITE_ATTACH:
+    case SQLITE_DETACH:
+      return refuse("ATTACH and DETACH are not allowed: an actor reaches only its own database");
+    case SQLITE_PRAGMA:
+      if (harmless_pragma(a1)) return SQLITE_OK;
+      return refuse(std::string("PRAGMA ") + (a1 ? a1 : "") + " is not allowed in exec()");
+    default:
+      break;
+  }
+  if (starts_with_nocase(a1, "_cairn_") || starts_with_nocase(a2, "_cairn_"))
+    return refuse("tables whose names start with _cairn_ belong to cairn (the KV store and the alarm)");
+  return SQLITE_OK;
+}
+
+std::string hex(const std::uint8_t* p, std::size_t n) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string s(n * 2, '0');
+  for (std::size_t i = 0; i < n; ++i) {
+    s[2 * i] = digits[p[i] >> 4];
+    s[2 * i + 1] = digits[p[i] & 15];
+  }
+  return s;
+}
+
+// A namespace name as one safe path component.
+std::string path_component(std::string_view name) {
+  std::string out;
+  for (unsigned char c : name) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex(&c, 1);
+    }
+  }
+  if (out == "." || out == "..") out = "%2e" + out.substr(1);
+  return out;
+}
+
+}  // namespace
+
+std::string value_hex(const actor_id::value_type& v) { return hex(v.data(), v.size()); }
+
+std::filesystem::path database_path(const std::filesystem::path& data_dir, const actor_id& id) {
+  std::string h = value_hex(id.value());
+  // Two levels of 256 folders keep each folder small with millions of actors.
+  return data_dir / path_component(id.namespace_name()) / h.substr(0, 2) / h.substr(2, 2) / (h + ".sqlite");
+}
+
+statement::statement(sqlite3* db, std::string_view sql) {
+  const char* tail = nullptr;
+  int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt_, &tail);
+  if (rc != SQLITE_OK) {
+    sqlite3_finalize(stmt_);
+    stmt_ = nullptr;
+    throw storage_error(reason::sql, std::string("cairn: ") + sqlite3_errmsg(db));
+  }
+}
+
+storage_engine::storage_engine(actor& owner, shard& home, durability mode)
+    : owner_(owner), home_(home), mode_(mode) {}
+
+storage_engine::~storage_engine() {
+  if (txn_open_) home_.remove_dirty(this);
+  if (!held_.empty()) {
+    // Only when an actor goes without a commit (its activation failed, or
+    // the runtime stops): its output never becomes valid.
+    auto err = std::make_exception_ptr(storage_error(reason::unavailable, "cairn: the actor went away before its writes were committed"));
+    for (auto& h : std::exchange(held_, {})) h.item->fn_(h.item, op::fail, err);
+  }
+  owner_.unflushed_ = false;
+  cache_.clear();
+  if (!db_) return;
+  if (txn_open_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);  // never flushed: shutdown
+  if (mode_ == durability::memory && !broken_) {
+    sqlite3_set_authorizer(db_, nullptr, nullptr);
+    home_.keep_memory_db(owner_.id(), db_);  // survives hibernation, not the process
+  } else {
+    sqlite3_close_v2(db_);
+  }
+}
+
+sqlite3* storage_engine::db() {
+  if (!db_) open();
+  return db_;
+}
+
+void storage_engine::fail(const char* what, int rc) {
+  std::string msg = std::string("cairn: ") + what + " (" + owner_.id().namespace_name() + "/" +
+                    value_hex(owner_.id().value()) + "): " + (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
+  int primary = rc & 0xff;
+  bool io = primary == SQLITE_IOERR || primary == SQLITE_FULL || primary == SQLITE_CORRUPT ||
+            primary == SQLITE_NOTADB || primary == SQLITE_CANTOPEN || primary == SQLITE_READONLY ||
+            primary == SQLITE_PERM || primary == SQLITE_NOMEM || primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
+  if (primary == SQLITE_TOOBIG || primary == SQLITE_RANGE) throw storage_error(reason::limit_exceeded, msg);
+  throw storage_error(io ? reason::io : reason::sql, msg);
+}
+
+void storage_engine::exec_internal(const char* sql) {
+  int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) fail("storage statement failed", rc);
+}
+
+void storage_engine::open() {
+  if (broken_)
+    throw storage_error(reason::unavailable,
+                        "cairn: this actor instance was reset after a failed commit; its storage is closed");
+  const runtime_options& opts = home_.core().options();
+  const char* vfs = opts.sqlite_vfs.empty() ? nullptr : opts.sqlite_vfs.c_str();
+  int rc;
+  if (mode_ == durability::memory) {
+    db_ = home_.take_memory_db(owner_.id());
+    if (!db_) {
+      rc = sqlite3_open_v2(":memory:", &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+      if (rc != SQLITE_OK) fail("opening an in-memory database failed", rc);
+    }
+  } else {
+    if (opts.data_dir.empty())
+      throw storage_error(reason::unavailable,
+                          "cairn: no data directory: set runtime_options::data_dir, or use durability::memory");
+    path_ = database_path(opts.data_dir, owner_.id());
+    std::error_code ec;
+    std::filesystem::create_directories(path_.parent_path(), ec);
+    if (ec)
+      throw storage_error(reason::io, "cairn: cannot create " + path_.parent_path().string() + ": " + ec.message());
+    rc = sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, vfs);
+    if (rc != SQLITE_OK) {
+      std::string msg = "cairn: cannot open " + path_.string() + ": " + (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
+      sqlite3_close_v2(db_);
+      db_ = nullptr;
+      throw storage_error(reason::io, msg);
+    }
+  }
+  try {
+    sqlite3_extended_result_codes(db_, 1);
+    sqlite3_limit(db_, SQLITE_LIMIT_LENGTH, static_cast<int>(storage_limits::max_key_and_value + 1024));
+    sqlite3_limit(db_, SQLITE_LIMIT_SQL_LENGTH, static_cast<int>(storage_limits::max_statement));
+    sqlite3_limit(db_, SQLITE_LIMIT_VARIABLE_NUMBER, static_cast<int>(storage_limits::max_parameters));
+    sqlite3_limit(db_, SQLITE_LIMIT_ATTACHED, 0);
+    if (mode_ != durability::memory) {
+      // One process owns the data directory: an exclusive lock also spares
+      // the shared-memory file of the WAL.
+      exec_internal("PRAGMA locking_mode=EXCLUSIVE");
+      exec_internal("PRAGMA journal_mode=WAL");
+      exec_internal(mode_ == durability::full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    }
+    exec_internal(
+        "CREATE TABLE IF NOT EXISTS _cairn_kv(key BLOB PRIMARY KEY, value BLOB NOT NULL, is_bytes INTEGER NOT NULL) "
+        "WITHOUT ROWID;"
+        "CREATE TABLE IF NOT EXISTS _cairn_alarm(one INTEGER PRIMARY KEY CHECK (one = 1), at_ms INTEGER NOT NULL, "
+        "retry INTEGER NOT NULL)");
+  } catch (...) {
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+    throw;
+  }
+  sqlite3_set_authorizer(db_, &authorize, this);
+  cache_.resize(64);
+}
+
+sqlite3_stmt* storage_engine::cached(int slot, const char* sql) {
+  sqlite3* d = db();
+  auto& s = cache_[static_cast<std::size_t>(slot) + slot_count_];
+  if (!s) s = statement(d, sql);
+  sqlite3_reset(s.get());
+  sqlite3_clear_bindings(s.get());
+  return s.get();
+}
+
+namespace {
+int step_internal(sqlite3_stmt* s) {
+  int rc = sqlite3_step(s);
+  sqlite3_reset(s);
+  return rc;
+}
+}  // namespace
+
+void storage_engine::before_write() {
+  db();
+  if (!txn_open_) {
+    int rc = sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) fail("starting a transaction failed", rc);
+    txn_open_ = true;
+    txn_lost_ = false;
+    home_.add_dirty(this);
+  }
+  if (!owner_.segment_open_) {
+    auto& s = cache_[savepoint_begin];
+    if (!s) s = statement(db_, "SAVEPOINT cairn_segment");
+    int rc = step_internal(s.get());
+    if (rc != SQLITE_DONE) fail("opening the segment failed", rc);
+    owner_.segment_open_ = true;
+  }
+  owner_.unflushed_ = true;
+}
+
+void storage_engine::end_segment() noexcept {
+  owner_.segment_open_ = false;
+  if (!db_ || !txn_open_) return;
+  if (sqlite3_get_autocommit(db_)) {
+    txn_lost_ = true;
+    return;
+  }
+  auto& s = cache_[savepoint_release];
+  if (!s) {
+    try {
+      s = statement(db_, "RELEASE cairn_segment");
+    } catch (...) {
+      txn_lost_ = true;
+      return;
+    }
+  }
+  if (step_internal(s.get()) != SQLITE_DONE) txn_lost_ = true;
+}
+
+void storage_engine::abort_segment() noexcept {
+  owner_.segment_open_ = false;
+  if (!db_ || !txn_open_ || sqlite3_get_autocommit(db_)) return;
+  // ROLLBACK TO keeps the savepoint open; RELEASE then drops it, now empty.
+  if (sqlite3_exec(db_, "ROLLBACK TO cairn_segment; RELEASE cairn_segment", nullptr, nullptr, nullptr) != SQLITE_OK)
+    txn_lost_ = true;
+  nested_ = 0;
+  // The alarm write of the segment, if any, is undone with it.
+  if (alarm_changed_) {
+    alarm_changed_ = false;
+    pending_alarm_.reset();
+  }
+}
+
+void storage_engine::check_transaction_survived() noexcept {
+  if (txn_open_ && db_ && sqlite3_get_autocommit(db_)) {
+    txn_lost_ = true;
+    owner_.segment_open_ = false;
+  }
+}
+
+void storage_engine::commit_refused() noexcept {
+  txn_open_ = false;
+  owner_.segment_open_ = false;
+  if (db_ && !sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  txn_lost_ = false;
+  nested_ = 0;
+}
+
+bool storage_engine::commit() noexcept {
+  if (!txn_open_) return true;
+  txn_open_ = false;
+  owner_.segment_open_ = false;
+  bool ok = !txn_lost_ && !sqlite3_get_autocommit(db_) &&
+            sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK;
+  if (!ok && !sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  txn_lost_ = false;
+  nested_ = 0;
+  return ok;
+}
+
+void storage_engine::break_after_failed_commit() noexcept {
+  broken_ = true;
+  cache_.clear();
+  if (db_) {
+    if (mode_ == durability::memory) {
+      // The in-memory database is the only copy: give it back (rolled back)
+      // so the next instance starts from what was committed.
+      sqlite3_set_authorizer(db_, nullptr, nullptr);
+      home_.keep_memory_db(owner_.id(), db_);
+    } else {
+      sqlite3_close_v2(db_);
+    }
+    db_ = nullptr;
+  }
+}
+
+void storage_engine::begin_nested() {
+  before_write();
+  std::string sql = "SAVEPOINT cairn_nested_" + std::to_string(nested_);
+  int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) fail("starting a nested transaction failed", rc);
+  ++nested_;
+}
+
+void storage_engine::commit_nested() {
+  if (nested_ == 0) return;
+  --nested_;
+  std::string sql = "RELEASE cairn_nested_" + std::to_string(nested_);
+  int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) fail("committing a nested transaction failed", rc);
+}
+
+void storage_engine::rollback_nested() noexcept {
+  if (nested_ == 0 || !db_) return;
+  --nested_;
+  std::string n = std::to_string(nested_);
+  std::string sql = "ROLLBACK TO cairn_nested_" + n + "; RELEASE cairn_nested_" + n;
+  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) check_transaction_survived();
+}
+
+std::optional<stored_alarm> storage_engine::read_alarm() {
+  sqlite3_stmt* s = cached(40, "SELECT at_ms, retry FROM _cairn_alarm WHERE one = 1");
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) {
+    stored_alarm a{sqlite3_column_int64(s, 0), static_cast<std::uint32_t>(sqlite3_column_int64(s, 1))};
+    sqlite3_reset(s);
+    return a;
+  }
+  sqlite3_reset(s);
+  if (rc != SQLITE_DONE) fail("reading the alarm failed", rc);
+  return std::nullopt;
+}
+
+void storage_engine::write_alarm(std::optional<stored_alarm> a) {
+  before_write();
+  sqlite3_stmt* s;
+  if (a) {
+    s = cached(41, "INSERT OR REPLACE INTO _cairn_alarm(one, at_ms, retry) VALUES (1, ?, ?)");
+    sqlite3_bind_int64(s, 1, a->at_ms);
+    sqlite3_bind_int64(s, 2, a->retry);
+  } else {
+    s = cached(42, "DELETE FROM _cairn_alarm");
+  }
+  int rc = sqlite3_step(s);
+  sqlite3_reset(s);
+  if (rc != SQLITE_DONE) {
+    check_transaction_survived();
+    fail("writing the alarm failed", rc);
+  }
+  pending_alarm_ = a;
+  alarm_changed_ = true;
+}
+
+// ---- hooks the awaiters call (actor.hpp) ----
+
+void end_segment_slow(actor& a) noexcept {
+  if (auto* e = actor_access::engine(a)) e->end_segment();
+}
+
+void abort_segment_slow(actor& a) noexcept {
+  if (auto* e = actor_access::engine(a)) e->abort_segment();
+}
+
+}  // namespace cairn::detail

@@ -1,0 +1,135 @@
+#pragma once
+// The machinery behind cairn::storage: one SQLite connection per actor, the
+// transaction that groups the segments of one loop pass, the savepoint of the
+// running segment, and the output held until the next commit is durable.
+#include <sqlite3.h>
+
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <cairn/actor.hpp>
+#include <cairn/durability.hpp>
+#include <cairn/errors.hpp>
+
+namespace cairn::detail {
+
+class shard;
+struct work_item;
+
+/// One prepared statement, finalized on destruction.
+class statement {
+ public:
+  statement() = default;
+  statement(sqlite3* db, std::string_view sql);
+  ~statement() { sqlite3_finalize(stmt_); }
+  statement(statement&& o) noexcept : stmt_(std::exchange(o.stmt_, nullptr)) {}
+  statement& operator=(statement&& o) noexcept {
+    std::swap(stmt_, o.stmt_);
+    return *this;
+  }
+  [[nodiscard]] sqlite3_stmt* get() const noexcept { return stmt_; }
+  explicit operator bool() const noexcept { return stmt_ != nullptr; }
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+/// Output produced after a write, waiting for the commit.
+struct held_output {
+  work_item* item;
+  bool reply;  // a reply of this actor (else a message it sends)
+};
+
+/// The stored alarm of one actor.
+struct stored_alarm {
+  std::int64_t at_ms;
+  std::uint32_t retry;
+};
+
+class storage_engine {
+ public:
+  storage_engine(actor& owner, shard& home, durability mode);
+  ~storage_engine();
+  storage_engine(const storage_engine&) = delete;
+  storage_engine& operator=(const storage_engine&) = delete;
+
+  [[nodiscard]] durability mode() const noexcept { return mode_; }
+  [[nodiscard]] actor& owner() const noexcept { return owner_; }
+
+  /// The connection, opened on first use; throws storage_error if the
+  /// database cannot be opened or the actor was reset.
+  sqlite3* db();
+  /// A cached statement for one of cairn's own queries.
+  sqlite3_stmt* cached(int slot, const char* sql);
+
+  // ---- segments and the group commit ----
+  /// Before any write: opens the pass's transaction and the segment's savepoint.
+  void before_write();
+  void end_segment() noexcept;
+  void abort_segment() noexcept;
+  /// After a statement failed: if SQLite rolled back the whole transaction
+  /// (disk full, I/O error), the pass's earlier segments are gone too, so the
+  /// next flush must fail.
+  void check_transaction_survived() noexcept;
+  /// Commits the pass's transaction. False: it failed and was rolled back.
+  bool commit() noexcept;
+  /// Rolls the pass's transaction back instead (its alarm could not be indexed).
+  void commit_refused() noexcept;
+  /// Marks the storage unusable (the actor is being reset) and closes it.
+  void break_after_failed_commit() noexcept;
+
+  // ---- output gate ----
+  void hold(work_item* w, bool reply) { held_.push_back({w, reply}); }
+  std::vector<held_output> take_held() noexcept { return std::exchange(held_, {}); }
+
+  // ---- nested transactions (storage::transaction) ----
+  void begin_nested();
+  void commit_nested();
+  void rollback_nested() noexcept;
+
+  // ---- alarm ----
+  [[nodiscard]] std::optional<stored_alarm> read_alarm();
+  void write_alarm(std::optional<stored_alarm> a);
+  /// The alarm as the last commit left it changed: the index and the shard's
+  /// schedule are updated after the commit (index first, before it).
+  [[nodiscard]] bool alarm_changed() const noexcept { return alarm_changed_; }
+  [[nodiscard]] std::optional<stored_alarm> pending_alarm() const noexcept { return pending_alarm_; }
+  void clear_alarm_change() noexcept { alarm_changed_ = false; }
+
+  /// Set while user SQL runs: the authorizer then refuses what exec() must not do.
+  bool user_sql = false;
+  std::string refusal;  // why the authorizer refused, for the error message
+
+  /// Raises storage_error for the connection's last error.
+  [[noreturn]] void fail(const char* what, int rc);
+
+ private:
+  void open();
+  void exec_internal(const char* sql);
+
+  actor& owner_;
+  shard& home_;
+  durability mode_;
+  sqlite3* db_ = nullptr;
+  std::filesystem::path path_;
+  bool broken_ = false;
+  bool txn_open_ = false;
+  bool txn_lost_ = false;
+  std::uint32_t nested_ = 0;
+  std::vector<held_output> held_;
+  std::vector<statement> cache_;
+  std::optional<stored_alarm> pending_alarm_;
+  bool alarm_changed_ = false;
+};
+
+/// Where an actor's database file lives under the data directory.
+[[nodiscard]] std::filesystem::path database_path(const std::filesystem::path& data_dir, const actor_id& id);
+/// The id's 128-bit value as 32 hex chars (the file name and the alarm index key).
+[[nodiscard]] std::string value_hex(const actor_id::value_type& v);
+
+}  // namespace cairn::detail
