@@ -12,7 +12,13 @@ namespace {
 }
 }  // namespace
 
-alarm_index::alarm_index(const std::filesystem::path& data_dir, durability mode) {
+alarm_index::alarm_index(const std::filesystem::path& data_dir, durability mode)
+    : data_dir_(data_dir), mode_(mode) {}
+
+void alarm_index::open() {
+  if (db_) return;
+  const auto& data_dir = data_dir_;
+  const auto mode = mode_;
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
   if (ec) throw storage_error(storage_error::reason::io, "cairn: cannot create " + data_dir.string() + ": " + ec.message());
@@ -21,6 +27,7 @@ alarm_index::alarm_index(const std::filesystem::path& data_dir, durability mode)
                       nullptr) != SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close_v2(db_);
+    db_ = nullptr;
     throw storage_error(storage_error::reason::io, "cairn: cannot open " + path.string() + ": " + msg);
   }
   const char* sync = mode == durability::full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL";
@@ -30,6 +37,7 @@ alarm_index::alarm_index(const std::filesystem::path& data_dir, durability mode)
     if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
       std::string msg = "cairn: cannot use " + path.string() + ": " + sqlite3_errmsg(db_);
       sqlite3_close_v2(db_);
+      db_ = nullptr;
       throw storage_error(storage_error::reason::io, msg);
     }
   }
@@ -39,6 +47,9 @@ alarm_index::~alarm_index() { sqlite3_close_v2(db_); }
 
 std::vector<alarm_index::entry> alarm_index::load() {
   std::lock_guard lock(mutex_);
+  std::error_code ec;
+  if (!std::filesystem::exists(data_dir_ / ".cairn-alarms.sqlite", ec)) return {};  // no alarm was ever set
+  open();
   sqlite3_stmt* s = nullptr;
   if (sqlite3_prepare_v2(db_, "SELECT ns, id, at_ms FROM alarms", -1, &s, nullptr) != SQLITE_OK) fail(db_, "load");
   std::vector<entry> out;
@@ -53,6 +64,7 @@ std::vector<alarm_index::entry> alarm_index::load() {
 
 void alarm_index::run(const std::vector<entry>& entries, const char* sql, bool with_time) {
   std::lock_guard lock(mutex_);
+  open();
   if (sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK) fail(db_, "begin");
   sqlite3_stmt* s = nullptr;
   if (sqlite3_prepare_v2(db_, sql, -1, &s, nullptr) != SQLITE_OK) {

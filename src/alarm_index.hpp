@@ -23,7 +23,8 @@ class alarm_index {
     std::int64_t at_ms;
   };
 
-  /// Opens (creating) `<data_dir>/.cairn-alarms.sqlite`.
+  /// The index in `<data_dir>/.cairn-alarms.sqlite`, created when the first
+  /// alarm is set.
   alarm_index(const std::filesystem::path& data_dir, durability mode);
   ~alarm_index();
   alarm_index(const alarm_index&) = delete;
@@ -36,7 +37,10 @@ class alarm_index {
 
  private:
   void run(const std::vector<entry>& entries, const char* sql, bool with_time);
+  void open();  // with mutex_ held
 
+  std::filesystem::path data_dir_;
+  durability mode_;
   std::mutex mutex_;
   sqlite3* db_ = nullptr;
 };

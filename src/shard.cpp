@@ -228,7 +228,7 @@ void shard::thread_main() {
   auto has_local_work = [this] { return !tasks_.empty() || ready_head_ != nullptr; };
 
   unsigned busy_rounds = 0;
-  refresh_now();
+  tick();  // alarms that fell due while the process was down
   arm_tick_timer();
   while (!exit_.load(std::memory_order_acquire)) {
     bool did = pump();

@@ -12,3 +12,31 @@ inline cairn::runtime_options shards(unsigned n) {
 }
 
 }  // namespace cairn_test
+
+#include <filesystem>
+#include <random>
+#include <string>
+
+namespace cairn_test {
+
+/// A fresh folder under the system's temp folder, removed with everything in it.
+class temp_dir {
+ public:
+  temp_dir() {
+    std::random_device rd;
+    path_ = std::filesystem::temp_directory_path() / ("cairn-test-" + std::to_string(rd()) + std::to_string(rd()));
+    std::filesystem::create_directories(path_);
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace cairn_test

@@ -232,6 +232,12 @@ int step_internal(sqlite3_stmt* s) {
 
 void storage_engine::before_write() {
   db();
+  struct internal_scope {  // cairn's own statements pass the authorizer
+    storage_engine& e;
+    bool saved;
+    explicit internal_scope(storage_engine& en) : e(en), saved(en.user_sql) { e.user_sql = false; }
+    ~internal_scope() { e.user_sql = saved; }
+  } internal(*this);
   if (!txn_open_) {
     int rc = sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr);
     if (rc != SQLITE_OK) fail("starting a transaction failed", rc);

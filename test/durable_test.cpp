@@ -1,0 +1,245 @@
+// Alarms and hibernation, on a manual clock: time moves only when a test
+// advances it, and every advance makes each shard look at alarms and idle
+// actors before it handles the next message, so nothing here sleeps.
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <future>
+#include <mutex>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <cairn/cairn.hpp>
+#include <cairn/storage.hpp>
+#include <cairn/use_task.hpp>
+
+#include "support.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+
+std::atomic<int> made{0};
+std::atomic<int> gone{0};
+std::mutex log_mutex;
+std::vector<std::string> evicted;  // names of actors whose destructor ran
+
+struct tracked : cairn::actor {
+  tracked() { ++made; }
+  ~tracked() override {
+    ++gone;
+    std::lock_guard lock(log_mutex);
+    evicted.push_back(name);
+  }
+  std::string name;
+  std::int64_t touch(std::string n) {
+    name = n;
+    auto v = storage().get_as<std::int64_t>("v").value_or(0) + 1;
+    storage().put("v", v);
+    return v;
+  }
+  // A pending await the test releases: hibernation must wait for it.
+  cairn::task<int> wait_for_release() {
+    timer_.emplace(cairn::detail::shard::current()->io());
+    timer_->expires_at(boost::asio::steady_timer::time_point::max());
+    try {
+      co_await timer_->async_wait(cairn::use_task);
+    } catch (const boost::system::system_error&) {
+    }
+    co_return 7;
+  }
+  void release() { timer_->cancel(); }
+  std::optional<boost::asio::steady_timer> timer_;
+};
+
+std::atomic<int> attempts{0};
+std::atomic<bool> fail_alarms{false};
+std::mutex info_mutex;
+std::vector<cairn::alarm_info> infos;
+
+struct alarmed : cairn::actor {
+  alarmed() { ++made; }
+  ~alarmed() override { ++gone; }
+  void set(std::chrono::system_clock::time_point t) { storage().set_alarm(t); }
+  std::optional<std::chrono::system_clock::time_point> get() { return storage().get_alarm(); }
+  int fired() { return static_cast<int>(storage().get_as<std::int64_t>("fired").value_or(0)); }
+  cairn::task<void> alarm(cairn::alarm_info info) override {
+    ++attempts;
+    {
+      std::lock_guard lock(info_mutex);
+      infos.push_back(info);
+    }
+    if (fail_alarms) throw std::runtime_error("alarm handler failed");
+    storage().put("fired", fired() + 1);
+    co_return;
+  }
+};
+
+struct fixture {
+  fixture() {
+    made = gone = attempts = 0;
+    fail_alarms = false;
+    evicted.clear();
+    infos.clear();
+  }
+  std::shared_ptr<cairn::manual_clock> clock = std::make_shared<cairn::manual_clock>();
+  cairn_test::temp_dir dir;
+  cairn::runtime_options options(unsigned shards = 1) {
+    auto o = cairn_test::shards(shards);
+    o.data_dir = dir.path();
+    o.clock = clock;
+    o.idle_timeout = 10s;
+    o.on_unhandled_error = [](std::exception_ptr, std::string_view) {};
+    return o;
+  }
+};
+
+/// Calls `m` on `r` from a root task and waits for the result.
+template <class Ref, class M, class... A>
+auto call(cairn::runtime& rt, Ref r, M m, A... a) {
+  using R = typename decltype(r.call(m, a...))::value_type;
+  return rt.block_on([](Ref r, M m, A... a) -> cairn::task<R> { co_return co_await r.call(m, std::move(a)...); }(
+      r, m, std::move(a)...));
+}
+
+/// Returns once the shard has handled everything posted before (ticks included).
+void sync(cairn::runtime& rt, unsigned shard = 0) {
+  rt.block_on([]() -> cairn::task<void> { co_return; }(), shard);
+}
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(hibernation, fixture)
+
+BOOST_AUTO_TEST_CASE(idle_actor_leaves_memory_and_wakes_with_its_state) {
+  cairn::runtime rt(options());
+  auto a = rt.register_namespace<tracked>("tracked").get("a");
+  BOOST_TEST(call(rt, a, &tracked::touch, std::string("a")) == 1);
+  clock->advance(9s);
+  sync(rt);
+  BOOST_TEST(gone == 0);
+  clock->advance(2s);
+  sync(rt);
+  BOOST_TEST(gone == 1);  // idle for 11 s > idle_timeout
+  BOOST_TEST(call(rt, a, &tracked::touch, std::string("a")) == 2);  // built again, it sees what it committed
+  BOOST_TEST(made == 2);
+}
+
+BOOST_AUTO_TEST_CASE(resident_cap_evicts_least_recently_used) {
+  auto o = options();
+  o.max_resident_actors = 2;
+  cairn::runtime rt(o);
+  auto ns = rt.register_namespace<tracked>("tracked");
+  for (const char* n : {"a", "b", "c"}) call(rt, ns.get(n), &tracked::touch, std::string(n));
+  sync(rt);
+  BOOST_TEST(evicted == std::vector<std::string>{"a"});
+  call(rt, ns.get("b"), &tracked::touch, std::string("b"));  // b is now more recent than c
+  call(rt, ns.get("d"), &tracked::touch, std::string("d"));
+  sync(rt);
+  BOOST_TEST(evicted == (std::vector<std::string>{"a", "c"}));
+  BOOST_TEST(call(rt, ns.get("a"), &tracked::touch, std::string("a")) == 2);
+}
+
+BOOST_AUTO_TEST_CASE(never_evicts_an_actor_with_a_pending_await) {
+  cairn::runtime rt(options());
+  auto a = rt.register_namespace<tracked>("tracked").get("a");
+  call(rt, a, &tracked::touch, std::string("a"));
+  std::promise<int> result;
+  rt.spawn([](auto a, std::promise<int>& out) -> cairn::task<void> {
+    out.set_value(co_await a.call(&tracked::wait_for_release));
+  }(a, result));
+  sync(rt);
+  clock->advance(1h);
+  sync(rt);
+  BOOST_TEST(gone == 0);  // its handler is suspended: it stays
+  call(rt, a, &tracked::release);
+  BOOST_TEST(result.get_future().get() == 7);
+  clock->advance(1h);
+  sync(rt);
+  BOOST_TEST(gone == 1);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(alarms, fixture)
+
+BOOST_AUTO_TEST_CASE(fires_once_when_due) {
+  cairn::runtime rt(options());
+  auto a = rt.register_namespace<alarmed>("alarmed").get("a");
+  const auto t0 = clock->now();
+  call(rt, a, &alarmed::set, t0 + 10s);
+  BOOST_TEST((call(rt, a, &alarmed::get) == std::optional(t0 + 10s)));
+  clock->advance(9s);
+  BOOST_TEST(call(rt, a, &alarmed::fired) == 0);
+  BOOST_TEST(attempts == 0);
+  clock->advance(1s);
+  BOOST_TEST(call(rt, a, &alarmed::fired) == 1);
+  clock->advance(1h);
+  BOOST_TEST(call(rt, a, &alarmed::fired) == 1);
+  BOOST_TEST(!call(rt, a, &alarmed::get).has_value());
+  BOOST_TEST(!infos.at(0).is_retry());
+  BOOST_TEST((infos.at(0).scheduled_time == t0 + 10s));
+}
+
+BOOST_AUTO_TEST_CASE(retries_with_exponential_backoff_then_gives_up) {
+  cairn::runtime rt(options());
+  auto a = rt.register_namespace<alarmed>("alarmed").get("a");
+  fail_alarms = true;
+  call(rt, a, &alarmed::set, clock->now() + 1s);
+  clock->advance(1s);
+  (void)call(rt, a, &alarmed::get);  // handled after the alarm the tick delivered
+  BOOST_TEST(attempts == 1);
+  for (int retry = 1; retry <= 6; ++retry) {
+    auto at = call(rt, a, &alarmed::get);
+    BOOST_REQUIRE(at.has_value());
+    const auto delay = *at - clock->now();
+    const auto base = std::chrono::milliseconds(2000 << (retry - 1));
+    BOOST_TEST((delay >= base && delay <= base + base / 4), "retry " << retry << " after " << std::chrono::duration_cast<std::chrono::milliseconds>(delay).count() << " ms");
+    clock->set(*at - 1ms);
+    (void)call(rt, a, &alarmed::get);  // handled after the alarm the tick delivered
+    BOOST_TEST(attempts == retry);
+    clock->set(*at);
+    (void)call(rt, a, &alarmed::get);  // handled after the alarm the tick delivered
+    BOOST_TEST(attempts == retry + 1);
+    BOOST_TEST(infos.back().retry_count == static_cast<std::uint32_t>(retry));
+    BOOST_TEST(infos.back().is_retry());
+  }
+  BOOST_TEST(!call(rt, a, &alarmed::get).has_value());  // 6 retries: given up
+  clock->advance(24h);
+  (void)call(rt, a, &alarmed::get);  // handled after the alarm the tick delivered
+  BOOST_TEST(attempts == 7);
+}
+
+BOOST_AUTO_TEST_CASE(wakes_a_hibernated_actor) {
+  cairn::runtime rt(options());
+  auto a = rt.register_namespace<alarmed>("alarmed").get("a");
+  call(rt, a, &alarmed::set, clock->now() + 60s);
+  clock->advance(20s);
+  sync(rt);
+  BOOST_TEST(gone == 1);  // hibernated, alarm pending
+  clock->advance(40s);
+  BOOST_TEST(call(rt, a, &alarmed::fired) == 1);  // the tick delivered the alarm before this call
+  BOOST_TEST(attempts == 1);
+  BOOST_TEST(made == 2);
+}
+
+BOOST_AUTO_TEST_CASE(survives_a_restart) {
+  std::chrono::system_clock::time_point due;
+  {
+    cairn::runtime rt(options(2));
+    auto a = rt.register_namespace<alarmed>("alarmed").get("a");
+    due = clock->now() + 30s;
+    call(rt, a, &alarmed::set, due);
+  }
+  BOOST_TEST(attempts == 0);
+  clock->set(due + 5s);  // the process was down when it fell due
+  cairn::runtime rt(options(2));
+  auto a = rt.register_namespace<alarmed>("alarmed").get("a");
+  rt.start();
+  // The alarm was handed to the actor's mailbox when its shard started, so
+  // it runs before this call.
+  BOOST_TEST(call(rt, a, &alarmed::fired) == 1);
+  BOOST_TEST(attempts == 1);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

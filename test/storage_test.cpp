@@ -1,0 +1,425 @@
+// Per-actor storage: KV, SQL, limits, atomic turn segments, the output gate
+// and failed commits, durability across restarts, bad files.
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <fstream>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <cairn/cairn.hpp>
+#include <cairn/storage.hpp>
+#include <cairn/testing/fault_vfs.hpp>
+
+#include "support.hpp"
+
+namespace cairn {
+inline std::ostream& operator<<(std::ostream& o, storage_error::reason r) { return o << "reason " << static_cast<int>(r); }
+}  // namespace cairn
+
+namespace {
+
+using cairn::storage_error;
+using reason = cairn::storage_error::reason;
+
+std::atomic<int> constructed{0};
+std::atomic<int> received{0};
+
+struct sink : cairn::actor {
+  void note(int) { ++received; }
+};
+
+struct store : cairn::actor {
+  store() { ++constructed; }
+  std::int64_t incr(std::string key) {
+    auto n = storage().get_as<std::int64_t>(key).value_or(0) + 1;
+    storage().put(key, n);
+    return n;
+  }
+  std::optional<std::int64_t> read(std::string key) { return storage().get_as<std::int64_t>(key); }
+  void put_two_then_throw(std::string a, std::string b) {
+    storage().put(a, 1);
+    storage().put(b, 2);
+    throw std::runtime_error("boom");
+  }
+  cairn::task<void> write_await_write_throw(std::string a, std::string b) {
+    storage().put(a, 1);
+    co_await cairn::sleep_for(std::chrono::milliseconds(1));  // the segment of a ends here
+    storage().put(b, 2);
+    throw std::runtime_error("boom");
+  }
+  void write_and_tell(cairn::actor_ref<sink> to) {
+    storage().put("told", true);
+    to.send(&sink::note, 1);
+  }
+  std::vector<std::string> list_keys(cairn::list_options o) {
+    std::vector<std::string> out;
+    for (auto& [k, v] : storage().list(o)) out.push_back(k);
+    return out;
+  }
+  void put_json(std::string k, std::string json_text) { storage().put(k, boost::json::parse(json_text)); }
+  void put_bytes(std::string k, std::size_t n) { storage().put(k, cairn::blob(n, 7)); }
+  std::string run_sql(std::string q) { return boost::json::serialize(storage().exec(q).to_json()); }
+  storage_error::reason sql_error(std::string q) {
+    try {
+      (void)storage().exec(q);
+    } catch (const storage_error& e) {
+      return e.kind();
+    }
+    throw std::logic_error("no error");
+  }
+};
+
+cairn::runtime_options opts(const cairn_test::temp_dir& dir, cairn::durability d = cairn::durability::full) {
+  auto o = cairn_test::shards(2);
+  o.data_dir = dir.path();
+  o.durability = d;
+  return o;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(storage)
+
+BOOST_AUTO_TEST_CASE(kv_survives_restart_in_every_file_mode) {
+  for (auto mode : {cairn::durability::full, cairn::durability::normal}) {
+    cairn_test::temp_dir dir;
+    {
+      cairn::runtime rt(opts(dir, mode));
+      auto ns = rt.register_namespace<store>("store");
+      auto r = ns.get("a");
+      BOOST_TEST(rt.block_on([](auto r) -> cairn::task<std::int64_t> {
+        co_await r.call(&store::incr, std::string("n"));
+        co_return co_await r.call(&store::incr, std::string("n"));
+      }(r)) == 2);
+    }
+    cairn::runtime rt(opts(dir, mode));
+    auto ns = rt.register_namespace<store>("store");
+    auto v = rt.block_on([](auto r) -> cairn::task<std::optional<std::int64_t>> {
+      co_return co_await r.call(&store::read, std::string("n"));
+    }(ns.get("a")));
+    BOOST_TEST(v.value_or(-1) == 2);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(memory_mode_writes_no_files) {
+  cairn_test::temp_dir dir;
+  cairn::runtime rt(opts(dir, cairn::durability::memory));
+  auto ns = rt.register_namespace<store>("store");
+  auto n = rt.block_on([](auto r) -> cairn::task<std::int64_t> {
+    co_await r.call(&store::incr, std::string("n"));
+    co_return co_await r.call(&store::incr, std::string("n"));
+  }(ns.get("m")));
+  BOOST_TEST(n == 2);
+  BOOST_TEST(std::filesystem::is_empty(dir.path()));
+}
+
+BOOST_AUTO_TEST_CASE(a_throw_commits_nothing_of_its_segment) {
+  cairn_test::temp_dir dir;
+  cairn::runtime rt(opts(dir));
+  auto r = rt.register_namespace<store>("store").get("x");
+  rt.block_on([](auto r) -> cairn::task<void> {
+    BOOST_CHECK_THROW(co_await r.call(&store::put_two_then_throw, std::string("a"), std::string("b")),
+                      std::runtime_error);
+    auto a = co_await r.call(&store::read, std::string("a"));
+    auto b = co_await r.call(&store::read, std::string("b"));
+    BOOST_TEST(!a.has_value());
+    BOOST_TEST(!b.has_value());
+    // Only the segment that threw is undone: the one before the await stays.
+    BOOST_CHECK_THROW(co_await r.call(&store::write_await_write_throw, std::string("c"), std::string("d")),
+                      std::runtime_error);
+    auto c = co_await r.call(&store::read, std::string("c"));
+    auto d = co_await r.call(&store::read, std::string("d"));
+    BOOST_TEST(c.value_or(0) == 1);
+    BOOST_TEST(!d.has_value());
+  }(r));
+}
+
+BOOST_AUTO_TEST_CASE(failed_commit_voids_output_and_resets_the_actor) {
+  cairn_test::temp_dir dir;
+  auto o = opts(dir);
+  o.shards = 1;
+  o.sqlite_vfs = cairn::testing::install_fault_vfs();
+  o.on_unhandled_error = [](std::exception_ptr, std::string_view) {};
+  cairn::runtime rt(o);
+  auto stores = rt.register_namespace<store>("store");
+  auto sinks = rt.register_namespace<sink>("sink");
+  auto r = stores.get("g");
+  auto other = stores.get("other");
+  constructed = 0;
+  received = 0;
+  rt.block_on([](auto r, auto other, auto s) -> cairn::task<void> {
+    BOOST_TEST(co_await r.call(&store::incr, std::string("n")) == 1);
+    const int before = constructed;
+    BOOST_TEST_MESSAGE("instances after the first call: " << before);
+    cairn::testing::fail_writes(true);
+    bool failed = false;
+    try {
+      (void)co_await r.call(&store::incr, std::string("n"));  // the reply would say 2
+    } catch (const storage_error& e) {
+      failed = e.kind() == reason::commit_failed;
+    }
+    BOOST_TEST(failed);
+    // A message sent after a write that never committed is never delivered.
+    BOOST_CHECK_THROW(co_await r.call(&store::write_and_tell, s), storage_error);
+    cairn::testing::fail_writes(false);
+    BOOST_TEST(received == 0);
+    // The actor starts again from what was committed; the others never stopped.
+    auto n = co_await r.call(&store::read, std::string("n"));
+    BOOST_TEST(n.value_or(-1) == 1);
+    BOOST_TEST(constructed == before + 2);  // a fresh instance after each of the two failed commits
+    BOOST_TEST(co_await other.call(&store::incr, std::string("n")) == 1);
+    co_await r.call(&store::write_and_tell, s);
+  }(r, other, sinks.get("s")));
+  rt.stop();
+  rt.run();
+  BOOST_TEST(received == 1);
+}
+
+BOOST_AUTO_TEST_CASE(list_orders_by_bytes_and_honours_bounds) {
+  cairn::runtime rt(cairn_test::shards(1));
+  auto r = rt.register_namespace<store>("store", {cairn::durability::memory}).get("l");
+  rt.block_on([](auto r) -> cairn::task<void> {
+    for (std::string k : std::vector<std::string>{"b", "a", "ba", "bb", "c", "b\xff", "bz"}) co_await r.call(&store::incr, k);
+    using v = std::vector<std::string>;
+    // A named options object: GCC 12 mis-copies an aggregate temporary
+    // (list_options{}) that lives across a co_await.
+    const cairn::list_options everything;
+    auto all = co_await r.call(&store::list_keys, everything);
+    BOOST_TEST(all == (v{"a", "b", "ba", "bb", "bz", "b\xff", "c"}));
+    cairn::list_options o;
+    o.prefix = "b";
+    {
+      auto got1 = co_await r.call(&store::list_keys, o);
+      BOOST_TEST(got1 == (v{"b", "ba", "bb", "bz", "b\xff"}));
+    }
+    o.reverse = true;
+    o.limit = 2;
+    {
+      auto got2 = co_await r.call(&store::list_keys, o);
+      BOOST_TEST(got2 == (v{"b\xff", "bz"}));
+    }
+    cairn::list_options range;
+    range.start = "b";
+    range.end = "bz";
+    {
+      auto got3 = co_await r.call(&store::list_keys, range);
+      BOOST_TEST(got3 == (v{"b", "ba", "bb"}));
+    }
+    range.start.reset();
+    range.start_after = "b";
+    {
+      auto got4 = co_await r.call(&store::list_keys, range);
+      BOOST_TEST(got4 == (v{"ba", "bb"}));
+    }
+    range.start = "a";
+    BOOST_CHECK_THROW(co_await r.call(&store::list_keys, range), storage_error);
+  }(r));
+}
+
+BOOST_AUTO_TEST_CASE(json_bytes_batches_and_limits) {
+  cairn::runtime rt(cairn_test::shards(1));
+  auto r = rt.register_namespace<store>("store", {cairn::durability::memory}).get("j");
+  rt.block_on([](auto r) -> cairn::task<void> {
+    co_await r.call(&store::put_json, std::string("doc"), std::string(R"({"a":[1,2,{"b":null}]})"));
+    co_await r.call(&store::put_bytes, std::string("raw"), std::size_t(1000));
+    BOOST_CHECK_THROW(co_await r.call(&store::read, std::string("doc")), storage_error);  // not an integer
+    auto too_big = [&]() -> cairn::task<void> {
+      co_await r.call(&store::put_bytes, std::string("big"), cairn::storage_limits::max_key_and_value);
+    };
+    bool limit = false;
+    try {
+      co_await too_big();
+    } catch (const storage_error& e) {
+      limit = e.kind() == reason::limit_exceeded;
+    }
+    BOOST_TEST(limit);
+    co_await r.call(&store::put_bytes, std::string("fits"), cairn::storage_limits::max_key_and_value - 4);
+  }(r));
+}
+
+struct batcher : cairn::actor {
+  std::size_t batch(std::size_t n, bool poison) {
+    std::vector<std::pair<std::string, cairn::kv_value>> entries;
+    for (std::size_t i = 0; i < n; ++i) entries.emplace_back("k" + std::to_string(i), static_cast<std::int64_t>(i));
+    if (poison) entries.emplace_back("huge", cairn::blob(cairn::storage_limits::max_key_and_value + 1));
+    storage().put(entries);
+    std::vector<std::string> keys;
+    for (auto& e : entries) keys.push_back(e.first);
+    return storage().get(std::span<const std::string>(keys.data(), std::min<std::size_t>(keys.size(), 128))).size();
+  }
+  std::size_t count() { return storage().list().size(); }
+  std::int64_t in_transaction(bool fail) {
+    storage().put("outer", 1);
+    try {
+      storage().transaction([&] {
+        storage().put("inner", 2);
+        if (fail) throw std::runtime_error("undo inner");
+      });
+    } catch (const std::runtime_error&) {
+    }
+    return storage().get_as<std::int64_t>("inner").value_or(0) + storage().get_as<std::int64_t>("outer").value_or(0);
+  }
+};
+
+BOOST_AUTO_TEST_CASE(batches_are_all_or_nothing_and_bounded) {
+  cairn::runtime rt(cairn_test::shards(1));
+  auto b = rt.register_namespace<batcher>("batcher", {cairn::durability::memory});
+  rt.block_on([](auto r) -> cairn::task<void> {
+    BOOST_TEST(co_await r.call(&batcher::batch, std::size_t(128), false) == 128u);
+    BOOST_CHECK_THROW(co_await r.call(&batcher::batch, std::size_t(129), false), storage_error);
+    BOOST_CHECK_THROW(co_await r.call(&batcher::batch, std::size_t(3), true), storage_error);
+    BOOST_TEST(co_await r.call(&batcher::count) == 128u);
+    BOOST_TEST(co_await r.call(&batcher::in_transaction, true) == 1);
+    BOOST_TEST(co_await r.call(&batcher::in_transaction, false) == 3);
+  }(b.get("b")));
+}
+
+BOOST_AUTO_TEST_CASE(sql_cursors_and_refused_statements) {
+  cairn::runtime rt(cairn_test::shards(1));
+  struct sql_actor : cairn::actor {
+    std::string run() {
+      auto& s = storage();
+      s.exec("CREATE TABLE users(name TEXT, age INTEGER, photo BLOB)");
+      auto ins = s.exec("INSERT INTO users VALUES (?, ?, ?), (?, ?, ?)", "ann", 31, cairn::blob{1, 2}, "bob", 25,
+                        nullptr);
+      if (ins.rows_written() != 2) throw std::logic_error("rows_written");
+      auto c = s.exec("SELECT name, age FROM users WHERE age > ? ORDER BY age", 20);
+      if (c.column_names() != std::vector<std::string>{"name", "age"}) throw std::logic_error("columns");
+      if (c.rows_read() != 2 || c.size() != 2) throw std::logic_error("rows_read");
+      if (std::get<std::int64_t>(c.at(1, "age")) != 31) throw std::logic_error("at");
+      auto one = s.exec("SELECT count(*) AS n FROM users").one();
+      if (one.at("n").as_int64() != 2) throw std::logic_error("one");
+      if (s.database_size() == 0) throw std::logic_error("size");
+      if (s.exec("PRAGMA table_info(users)").size() != 3) throw std::logic_error("a harmless pragma is allowed");
+      bool one_threw = false;
+      try {
+        (void)c.one();
+      } catch (const cairn::storage_error&) {
+        one_threw = true;
+      }
+      if (!one_threw) throw std::logic_error("one() on two rows");
+      return boost::json::serialize(c.to_json());
+    }
+    cairn::storage_error::reason refused(std::string q, int params) {
+      try {
+        if (params == 0) (void)storage().exec(q);
+        else {
+          std::vector<cairn::sql_value> v(static_cast<std::size_t>(params), std::int64_t{1});
+          (void)storage().exec_values(q, v);
+        }
+      } catch (const cairn::storage_error& e) {
+        return e.kind();
+      }
+      throw std::logic_error("accepted: " + q);
+    }
+  };
+  auto ns = rt.register_namespace<sql_actor>("sql", {cairn::durability::memory});
+  rt.block_on([](auto r) -> cairn::task<void> {
+    BOOST_TEST(co_await r.call(&sql_actor::run) == R"([{"name":"bob","age":25},{"name":"ann","age":31}])");
+    for (const char* q : {"BEGIN", "COMMIT", "SAVEPOINT x", "ROLLBACK", "ATTACH DATABASE ':memory:' AS other",
+                          "PRAGMA journal_mode=DELETE", "PRAGMA synchronous=OFF", "SELECT * FROM _cairn_kv",
+                          "DROP TABLE _cairn_alarm"})
+      {
+        auto got5 = co_await r.call(&sql_actor::refused, std::string(q), 0);
+        BOOST_TEST(got5 == reason::refused_statement, q);
+      }
+    {
+      auto got6 = co_await r.call(&sql_actor::refused, std::string("SELEC 1"), 0);
+      BOOST_TEST(got6 == reason::sql);
+    }
+    {
+      auto got7 = co_await r.call(&sql_actor::refused, std::string("INSERT INTO nope VALUES (1)"), 0);
+      BOOST_TEST(got7 == reason::sql);
+    }
+    {
+      auto got8 = co_await r.call(&sql_actor::refused, "SELECT '" + std::string(100 * 1024, 'x') + "'", 0);
+      BOOST_TEST(got8 == reason::limit_exceeded);
+    }
+    std::string many = "SELECT ?";
+    for (int i = 1; i < 101; ++i) many += ", ?";
+    {
+      auto got9 = co_await r.call(&sql_actor::refused, many, 101);
+      BOOST_TEST(got9 == reason::limit_exceeded);
+    }
+    {
+      auto got10 = co_await r.call(&sql_actor::refused, std::string("SELECT ?, ?"), 1);
+      BOOST_TEST(got10 == reason::invalid_argument);
+    }
+  }(ns.get("s")));
+}
+
+BOOST_AUTO_TEST_CASE(bad_files_give_clear_errors_and_lose_nothing) {
+  cairn_test::temp_dir dir;
+  auto o = opts(dir);
+  cairn::runtime rt(o);
+  auto ns = rt.register_namespace<store>("store");
+  auto bad = ns.get("corrupt");
+  // A file of garbage where the actor's database should be.
+  std::string garbage(8192, 'Z');
+  rt.block_on([](auto r) -> cairn::task<void> { co_await r.call(&store::incr, std::string("n")); }(ns.get("warm")));
+  // Find where "corrupt" would live by touching it in a scratch runtime.
+  cairn_test::temp_dir probe;
+  {
+    cairn::runtime p(opts(probe));
+    auto pns = p.register_namespace<store>("store");
+    p.block_on([](auto r) -> cairn::task<void> { co_await r.call(&store::incr, std::string("n")); }(pns.get("corrupt")));
+  }
+  std::filesystem::path rel;
+  for (auto& e : std::filesystem::recursive_directory_iterator(probe.path()))
+    if (e.path().extension() == ".sqlite" && e.path().filename() != ".cairn-alarms.sqlite")
+      rel = std::filesystem::relative(e.path(), probe.path());
+  BOOST_REQUIRE(!rel.empty());
+  std::filesystem::create_directories((dir.path() / rel).parent_path());
+  { std::ofstream(dir.path() / rel, std::ios::binary) << garbage; }
+  rt.block_on([](auto bad, auto good) -> cairn::task<void> {
+    bool io = false;
+    try {
+      (void)co_await bad.call(&store::incr, std::string("n"));
+    } catch (const storage_error& e) {
+      io = e.kind() == reason::io;
+    }
+    BOOST_TEST(io);
+    BOOST_TEST(co_await good.call(&store::incr, std::string("n")) == 2);  // everyone else keeps serving
+  }(bad, ns.get("warm")));
+  std::ifstream in(dir.path() / rel, std::ios::binary);
+  std::string after((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  BOOST_TEST((after == garbage));  // the bad file is left as it was
+}
+
+BOOST_AUTO_TEST_CASE(unusable_data_directory_is_a_clear_error) {
+  cairn_test::temp_dir dir;
+  { std::ofstream(dir.path() / "file") << "x"; }
+  auto o = opts(dir);
+  o.data_dir = dir.path() / "file" / "sub";  // a path through a regular file: nothing can be created there
+  cairn::runtime rt(o);
+  auto ns = rt.register_namespace<store>("store");
+  auto mem = rt.register_namespace<store>("mem", {cairn::durability::memory});
+  rt.block_on([](auto r, auto m) -> cairn::task<void> {
+    bool io = false;
+    try {
+      (void)co_await r.call(&store::incr, std::string("n"));
+    } catch (const storage_error& e) {
+      io = e.kind() == reason::io;
+    }
+    BOOST_TEST(io);
+    BOOST_TEST(co_await m.call(&store::incr, std::string("n")) == 1);  // the rest keeps serving
+  }(ns.get("x"), mem.get("y")));
+}
+
+BOOST_AUTO_TEST_CASE(no_data_directory_is_a_clear_error) {
+  cairn::runtime rt(cairn_test::shards(1));
+  auto ns = rt.register_namespace<store>("store");
+  rt.block_on([](auto r) -> cairn::task<void> {
+    bool unavailable = false;
+    try {
+      (void)co_await r.call(&store::incr, std::string("n"));
+    } catch (const storage_error& e) {
+      unavailable = e.kind() == reason::unavailable;
+    }
+    BOOST_TEST(unavailable);
+  }(ns.get("x")));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
