@@ -85,6 +85,12 @@ void shard::deliver(message* m) {
     a->mailbox_.push(m);
     if (auto start = m->id_.ns()->start) {
       a->blocked_ = 1;
+      // on_start runs as `a` until it first suspends; the sender's code
+      // continues afterwards and must find itself current again.
+      struct restore_current {
+        actor* saved = current_actor;
+        ~restore_current() { current_actor = saved; }
+      } restore;
       start_actor(this, a, start, [](shard* s, actor* a, std::exception_ptr err) {
         auto e = std::make_exception_ptr(
             activation_error("cairn: on_start() of " + actor_name(a->id_) + " failed: " + describe(err), err));

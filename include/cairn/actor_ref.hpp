@@ -223,6 +223,7 @@ class call_op final : public message {
     shard* cur = shard::current();
     if (root_) cur->root_finished();
     fn_ = &on_resume;
+    kind_ = kind::task;  // from now on it resumes the caller: never route it to an actor
     if (caller_shard_ == nullptr) {
       caller_.resume();  // caller is outside the runtime: it continues here
     } else if (caller_shard_ == cur) {
