@@ -15,6 +15,8 @@
 #include <cairn/detail/namespace_state.hpp>
 #include <cairn/errors.hpp>
 
+#include "hex.hpp"
+
 namespace cairn {
 namespace {
 
@@ -45,15 +47,6 @@ std::array<std::uint8_t, 16> mac_of(const detail::namespace_state& ns, const act
   return m;
 }
 
-constexpr char hex_digits[] = "0123456789abcdef";
-
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 std::string printable(std::string_view s) {
   std::string out;
   for (char c : s.substr(0, 80)) out.push_back((c >= 0x20 && c < 0x7f) ? c : '?');
@@ -68,8 +61,8 @@ std::string actor_id::to_string() const {
   auto mac = mac_of(*ns_, value_);
   std::string out;
   out.reserve(64);
-  for (auto b : value_) out += {hex_digits[b >> 4], hex_digits[b & 15]};
-  for (auto b : mac) out += {hex_digits[b >> 4], hex_digits[b & 15]};
+  detail::append_hex(out, value_.data(), value_.size());
+  detail::append_hex(out, mac.data(), mac.size());
   return out;
 }
 

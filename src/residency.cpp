@@ -123,13 +123,15 @@ void shard::flush() noexcept {
   // The alarm index learns of new alarms before the actors commit them: a
   // crash in between leaves an entry whose actor has no alarm (harmless),
   // never an alarm the index does not know.
+  // Whether the commit of `e` sets an alarm the index must know first.
+  auto sets_indexed_alarm = [index](const storage_engine* e) {
+    return index && e->alarm_changed() && e->pending_alarm() && e->mode() != durability::memory;
+  };
   std::vector<alarm_index::entry> upserts;
   std::vector<alarm_index::entry> removals;
-  for (storage_engine* e : flushing_) {
-    if (!e->alarm_changed() || e->mode() == durability::memory || !index) continue;
-    if (auto a = e->pending_alarm())
-      upserts.push_back({e->owner().id().namespace_name(), value_hex(e->owner().id().value()), a->at_ms});
-  }
+  for (storage_engine* e : flushing_)
+    if (sets_indexed_alarm(e))
+      upserts.push_back({e->owner().id().namespace_name(), value_hex(e->owner().id().value()), e->pending_alarm()->at_ms});
   bool index_ok = true;
   if (!upserts.empty()) {
     try {
@@ -142,8 +144,7 @@ void shard::flush() noexcept {
 
   for (storage_engine* e : flushing_) {
     actor& a = e->owner();
-    const bool needs_index = e->alarm_changed() && e->pending_alarm() && e->mode() != durability::memory && index;
-    const bool ok = (index_ok || !needs_index) ? e->commit() : (e->commit_refused(), false);
+    const bool ok = (index_ok || !sets_indexed_alarm(e)) ? e->commit() : (e->commit_refused(), false);
     a.unflushed_ = false;
     auto held = e->take_held();
     if (ok) {

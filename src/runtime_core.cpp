@@ -8,7 +8,7 @@
 #include <cairn/errors.hpp>
 
 #include "alarm_index.hpp"
-#include "storage/storage_engine.hpp"
+#include "hex.hpp"
 
 namespace cairn::detail {
 
@@ -48,7 +48,7 @@ void runtime_core::load_alarms() {
   for (auto& e : alarm_index_->load()) {
     const namespace_state* ns = find_namespace(e.ns);
     actor_id::value_type v{};
-    if (!ns || !parse_value_hex(e.value_hex, v)) continue;  // a namespace this program does not register
+    if (!ns || !parse_hex(e.value_hex, v.data(), v.size())) continue;  // a namespace this program does not register
     actor_id id(ns, v);
     shard_for(id).schedule_alarm(id, e.at_ms);
   }
@@ -103,21 +103,6 @@ void runtime_core::start() {
   load_alarms();
   started_ = true;
   for (auto& s : shards_) s->start_thread();
-}
-
-bool parse_value_hex(std::string_view hex, actor_id::value_type& out) noexcept {
-  if (hex.size() != out.size() * 2) return false;
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  };
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    out[i] = static_cast<std::uint8_t>(hi << 4 | lo);
-  }
-  return true;
 }
 
 void runtime_core::request_stop() noexcept {

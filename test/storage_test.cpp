@@ -71,6 +71,18 @@ struct store : cairn::actor {
   }
 };
 
+/// True if awaiting `f()` throws a storage_error of kind `k`.
+template <class F>
+cairn::task<bool> fails_with(reason k, F f) {
+  bool hit = false;
+  try {
+    (void)co_await f();
+  } catch (const storage_error& e) {
+    hit = e.kind() == k;
+  }
+  co_return hit;
+}
+
 cairn::runtime_options opts(const cairn_test::temp_dir& dir, cairn::durability d = cairn::durability::full) {
   auto o = cairn_test::shards(2);
   o.data_dir = dir.path();
@@ -153,12 +165,8 @@ BOOST_AUTO_TEST_CASE(failed_commit_voids_output_and_resets_the_actor) {
     const int before = constructed;
     BOOST_TEST(before == 1);  // one instance, on its own shard only
     cairn::testing::fail_writes(true);
-    bool failed = false;
-    try {
-      (void)co_await r.call(&store::incr, std::string("n"));  // the reply would say 2
-    } catch (const storage_error& e) {
-      failed = e.kind() == reason::commit_failed;
-    }
+    // The reply would say 2, but its write never commits.
+    bool failed = co_await fails_with(reason::commit_failed, [r] { return r.call(&store::incr, std::string("n")); });
     BOOST_TEST(failed);
     // A message sent after a write that never committed is never delivered.
     BOOST_CHECK_THROW(co_await r.call(&store::write_and_tell, s), storage_error);
@@ -224,15 +232,9 @@ BOOST_AUTO_TEST_CASE(json_bytes_batches_and_limits) {
     co_await r.call(&store::put_json, std::string("doc"), std::string(R"({"a":[1,2,{"b":null}]})"));
     co_await r.call(&store::put_bytes, std::string("raw"), std::size_t(1000));
     BOOST_CHECK_THROW(co_await r.call(&store::read, std::string("doc")), storage_error);  // not an integer
-    auto too_big = [&]() -> cairn::task<void> {
-      co_await r.call(&store::put_bytes, std::string("big"), cairn::storage_limits::max_key_and_value);
-    };
-    bool limit = false;
-    try {
-      co_await too_big();
-    } catch (const storage_error& e) {
-      limit = e.kind() == reason::limit_exceeded;
-    }
+    bool limit = co_await fails_with(reason::limit_exceeded, [r] {
+      return r.call(&store::put_bytes, std::string("big"), cairn::storage_limits::max_key_and_value);
+    });
     BOOST_TEST(limit);
     co_await r.call(&store::put_bytes, std::string("fits"), cairn::storage_limits::max_key_and_value - 4);
   }(r));
@@ -373,12 +375,7 @@ BOOST_AUTO_TEST_CASE(bad_files_give_clear_errors_and_lose_nothing) {
   std::filesystem::create_directories((dir.path() / rel).parent_path());
   { std::ofstream(dir.path() / rel, std::ios::binary) << garbage; }
   rt.block_on([](auto bad, auto good) -> cairn::task<void> {
-    bool io = false;
-    try {
-      (void)co_await bad.call(&store::incr, std::string("n"));
-    } catch (const storage_error& e) {
-      io = e.kind() == reason::io;
-    }
+    bool io = co_await fails_with(reason::io, [bad] { return bad.call(&store::incr, std::string("n")); });
     BOOST_TEST(io);
     BOOST_TEST(co_await good.call(&store::incr, std::string("n")) == 2);  // everyone else keeps serving
   }(bad, ns.get("warm")));
@@ -396,12 +393,7 @@ BOOST_AUTO_TEST_CASE(unusable_data_directory_is_a_clear_error) {
   auto ns = rt.register_namespace<store>("store");
   auto mem = rt.register_namespace<store>("mem", {cairn::durability::memory});
   rt.block_on([](auto r, auto m) -> cairn::task<void> {
-    bool io = false;
-    try {
-      (void)co_await r.call(&store::incr, std::string("n"));
-    } catch (const storage_error& e) {
-      io = e.kind() == reason::io;
-    }
+    bool io = co_await fails_with(reason::io, [r] { return r.call(&store::incr, std::string("n")); });
     BOOST_TEST(io);
     BOOST_TEST(co_await m.call(&store::incr, std::string("n")) == 1);  // the rest keeps serving
   }(ns.get("x"), mem.get("y")));
@@ -411,12 +403,8 @@ BOOST_AUTO_TEST_CASE(no_data_directory_is_a_clear_error) {
   cairn::runtime rt(cairn_test::shards(1));
   auto ns = rt.register_namespace<store>("store");
   rt.block_on([](auto r) -> cairn::task<void> {
-    bool unavailable = false;
-    try {
-      (void)co_await r.call(&store::incr, std::string("n"));
-    } catch (const storage_error& e) {
-      unavailable = e.kind() == reason::unavailable;
-    }
+    bool unavailable =
+        co_await fails_with(reason::unavailable, [r] { return r.call(&store::incr, std::string("n")); });
     BOOST_TEST(unavailable);
   }(ns.get("x")));
 }

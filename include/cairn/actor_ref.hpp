@@ -108,9 +108,7 @@ class call_op final : public message {
     if constexpr (!inv::is_coroutine) {
       if (held_inline_) {
         caller_shard_ = cur;
-        cur->hold_reply(*target_, this);
-        fn_ = &on_held_reply;
-        cur->end_turn(*target_);
+        hold_until_commit(cur, *target_);
         return std::noop_coroutine();
       }
     }
@@ -177,9 +175,7 @@ class call_op final : public message {
     shard* cur = shard::current();
     if (actor_access::unflushed(*t)) {
       self->caller_shard_ = cur;
-      self->fn_ = &on_held_reply;
-      cur->hold_reply(*t, self);
-      cur->end_turn(*t);
+      self->hold_until_commit(cur, *t);
       return std::noop_coroutine();
     }
     cur->end_turn(*t);
@@ -209,14 +205,20 @@ class call_op final : public message {
     shard* cur = shard::current();
     if (actor* t = target_) {
       if (actor_access::unflushed(*t)) {
-        fn_ = &on_held_reply;
-        cur->hold_reply(*t, this);
-        cur->end_turn(*t);
+        hold_until_commit(cur, *t);
         return;
       }
       cur->end_turn(*t);
     }
     release();
+  }
+
+  // The target wrote in this turn: its reply waits in the output gate, and
+  // the turn ends.
+  void hold_until_commit(shard* cur, actor& target) {
+    fn_ = &on_held_reply;
+    cur->hold_reply(target, this);
+    cur->end_turn(target);
   }
 
   void release() noexcept {

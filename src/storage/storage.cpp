@@ -266,15 +266,7 @@ sql_cursor storage::exec_values(std::string_view query, std::span<const sql_valu
     const char* tail = nullptr;
     sqlite3_stmt* raw = nullptr;
     int rc = sqlite3_prepare_v2(db, p, static_cast<int>(end - p), &raw, &tail);
-    detail::statement st;
-    if (raw) {
-      // adopt: statement's constructor prepares; here we already have one
-      st = detail::statement();
-    }
-    struct finalize {
-      sqlite3_stmt* s;
-      ~finalize() { sqlite3_finalize(s); }
-    } guard{raw};
+    detail::statement owned(raw);  // finalized however this iteration ends
     if (rc != SQLITE_OK) {
       if (!engine_->refusal.empty())
         throw storage_error(reason::refused_statement, "cairn: " + engine_->refusal);

@@ -10,6 +10,8 @@
 #include <cairn/storage.hpp>
 #include <cairn/detail/work_item.hpp>
 
+#include "hex.hpp"
+
 namespace cairn::detail {
 
 namespace {
@@ -67,16 +69,6 @@ int authorize(void* ctx, int action, const char* a1, const char* a2, const char*
   return SQLITE_OK;
 }
 
-std::string hex(const std::uint8_t* p, std::size_t n) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string s(n * 2, '0');
-  for (std::size_t i = 0; i < n; ++i) {
-    s[2 * i] = digits[p[i] >> 4];
-    s[2 * i + 1] = digits[p[i] & 15];
-  }
-  return s;
-}
-
 // A namespace name as one safe path component.
 std::string path_component(std::string_view name) {
   std::string out;
@@ -85,7 +77,7 @@ std::string path_component(std::string_view name) {
       out += static_cast<char>(c);
     } else {
       out += '%';
-      out += hex(&c, 1);
+      append_hex(out, &c, 1);
     }
   }
   if (out == "." || out == "..") out = "%2e" + out.substr(1);
@@ -94,7 +86,11 @@ std::string path_component(std::string_view name) {
 
 }  // namespace
 
-std::string value_hex(const actor_id::value_type& v) { return hex(v.data(), v.size()); }
+std::string value_hex(const actor_id::value_type& v) {
+  std::string s;
+  append_hex(s, v.data(), v.size());
+  return s;
+}
 
 std::filesystem::path database_path(const std::filesystem::path& data_dir, const actor_id& id) {
   std::string h = value_hex(id.value());

@@ -26,6 +26,8 @@ class statement {
  public:
   statement() = default;
   statement(sqlite3* db, std::string_view sql);
+  /// Takes ownership of a statement prepared elsewhere.
+  explicit statement(sqlite3_stmt* adopted) noexcept : stmt_(adopted) {}
   ~statement() { sqlite3_finalize(stmt_); }
   statement(statement&& o) noexcept : stmt_(std::exchange(o.stmt_, nullptr)) {}
   statement& operator=(statement&& o) noexcept {

@@ -19,7 +19,6 @@
 namespace cairn::detail {
 
 class alarm_index;
-[[nodiscard]] bool parse_value_hex(std::string_view hex, actor_id::value_type& out) noexcept;
 
 class runtime_core {
  public:
