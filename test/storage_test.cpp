@@ -30,6 +30,12 @@ struct sink : cairn::actor {
   void note(int) { ++received; }
 };
 
+// An actor with an on_start(): activating it runs code of its own.
+struct starter : cairn::actor {
+  cairn::task<void> on_start() { co_return; }
+  void ping() {}
+};
+
 struct store : cairn::actor {
   store() { ++constructed; }
   std::int64_t incr(std::string key) {
@@ -52,6 +58,11 @@ struct store : cairn::actor {
   void write_and_tell(cairn::actor_ref<sink> to) {
     storage().put("told", true);
     to.send(&sink::note, 1);
+  }
+  // Activates `fresh` (same shard: inline), then writes and sends.
+  void wake_then_write_and_tell(cairn::actor_ref<starter> fresh, cairn::actor_ref<sink> to) {
+    fresh.send(&starter::ping);
+    write_and_tell(to);
   }
   std::vector<std::string> list_keys(cairn::list_options o) {
     std::vector<std::string> out;
@@ -182,6 +193,32 @@ BOOST_AUTO_TEST_CASE(failed_commit_voids_output_and_resets_the_actor) {
   rt.stop();
   rt.run();
   BOOST_TEST(received == 1);
+}
+
+// Regression: activating an actor whose on_start() runs inline left that
+// actor as the current one, so the sender's later output escaped its gate.
+BOOST_AUTO_TEST_CASE(output_after_activating_another_actor_is_still_gated) {
+  cairn_test::temp_dir dir;
+  auto o = opts(dir);
+  o.shards = 1;  // every delivery inline
+  o.sqlite_vfs = cairn::testing::install_fault_vfs();
+  o.on_unhandled_error = [](std::exception_ptr, std::string_view) {};
+  cairn::runtime rt(o);
+  auto stores = rt.register_namespace<store>("store");
+  auto starters = rt.register_namespace<starter>("starter");
+  auto sinks = rt.register_namespace<sink>("sink");
+  received = 0;
+  rt.block_on([](auto r, auto fresh, auto s) -> cairn::task<void> {
+    co_await r.call(&store::incr, std::string("n"));  // the database exists
+    cairn::testing::fail_writes(true);
+    bool failed = co_await fails_with(reason::commit_failed,
+                                      [&] { return r.call(&store::wake_then_write_and_tell, fresh, s); });
+    cairn::testing::fail_writes(false);
+    BOOST_TEST(failed);
+  }(stores.get("w"), starters.get("fresh"), sinks.get("s")));
+  rt.stop();
+  rt.run();
+  BOOST_TEST(received == 0);
 }
 
 BOOST_AUTO_TEST_CASE(list_orders_by_bytes_and_honours_bounds) {
