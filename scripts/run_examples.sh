@@ -4,8 +4,20 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "${root}/scripts/setup.sh"
 bash "${root}/scripts/build.sh" "${root}/build"
-for example in counter ping_pong; do
-  echo
-  echo "== examples/${example} =="
-  "${root}/build/examples/example_${example}"
-done
+examples="${root}/build/examples"
+data="${root}/build/example-data"  # actor databases of the durable examples
+mkdir -p "${data}"
+
+echo
+echo "== examples/counter (durable: run twice, the second run continues) =="
+"${examples}/example_counter" "${data}"
+"${examples}/example_counter" "${data}"
+
+echo
+echo "== examples/ping_pong =="
+"${examples}/example_ping_pong"
+
+echo
+echo "== examples/reminder (an alarm that fires in a later process) =="
+"${examples}/example_reminder" "${data}" set "stretch your legs" 2
+"${examples}/example_reminder" "${data}" wait 30
