@@ -89,6 +89,14 @@ void shard::refresh_now() noexcept {
   now_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(core_.clock().now().time_since_epoch()).count();
 }
 
+// ---- open database files ----
+
+void shard::database_opening() noexcept {
+  const std::size_t budget = core_.database_budget();
+  for (actor* a = idle_head_; a && open_databases_ >= budget; a = a->idle_next_)
+    if (auto* e = actor_access::engine(*a); e && e->holds_open_file()) e->close_idle();
+}
+
 // ---- in-memory databases ----
 
 shard::memory_dbs::~memory_dbs() {

@@ -1,5 +1,8 @@
 #include <cairn/detail/runtime_core.hpp>
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <stdexcept>
@@ -17,7 +20,23 @@ void post_tick(shard& s);
 
 namespace {
 constexpr std::string_view development_secret = "cairn development secret: set runtime_options::secret";
+
+// Raises the soft limit on file descriptors to the hard one (the default soft
+// limit, often 1024, is a relic of select()), then gives databases a quarter
+// of it: each holds two descriptors, so half stay for everything else.
+std::size_t derive_database_budget(std::uint32_t shards) noexcept {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return 64;
+  if (lim.rlim_cur < lim.rlim_max) {
+    rlimit raised = lim;
+    raised.rlim_cur = lim.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) lim = raised;
+  }
+  const rlim_t usable = lim.rlim_cur == RLIM_INFINITY ? rlim_t{1} << 20 : lim.rlim_cur;
+  return std::max<std::size_t>(16, static_cast<std::size_t>(usable / 4 / std::max<std::uint32_t>(1, shards)));
 }
+
+}  // namespace
 
 runtime_core::runtime_core(runtime& owner, runtime_options options) : owner_(owner), options_(std::move(options)) {
   unsigned n = options_.shards ? options_.shards : std::thread::hardware_concurrency();
@@ -101,6 +120,7 @@ void runtime_core::start() {
   if (started_) return;
   if (joined_) throw runtime_stopped();
   load_alarms();
+  database_budget_ = options_.max_open_databases != 0 ? options_.max_open_databases : derive_database_budget(shard_count());
   started_ = true;
   for (auto& s : shards_) s->start_thread();
 }

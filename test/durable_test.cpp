@@ -3,7 +3,10 @@
 // actors before it handles the next message, so nothing here sleeps.
 #include <boost/test/unit_test.hpp>
 
+#include <sys/resource.h>
+
 #include <atomic>
+#include <filesystem>
 #include <future>
 #include <mutex>
 
@@ -102,6 +105,18 @@ auto call(cairn::runtime& rt, Ref r, M m, A... a) {
       r, m, std::move(a)...));
 }
 
+/// How many of this process's file descriptors are open on files under `dir`
+/// ending in `suffix`.
+int open_files_under(const std::filesystem::path& dir, std::string_view suffix) {
+  int n = 0;
+  for (auto& fd : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    auto target = std::filesystem::read_symlink(fd.path(), ec).string();
+    if (!ec && target.starts_with(dir.string()) && target.ends_with(suffix)) ++n;
+  }
+  return n;
+}
+
 /// Returns once the shard has handled everything posted before (ticks included).
 void sync(cairn::runtime& rt, unsigned shard = 0) {
   rt.block_on([]() -> cairn::task<void> { co_return; }(), shard);
@@ -157,6 +172,36 @@ BOOST_AUTO_TEST_CASE(never_evicts_an_actor_with_a_pending_await) {
   clock->advance(1h);
   sync(rt);
   BOOST_TEST(gone == 1);
+}
+
+BOOST_AUTO_TEST_CASE(open_database_budget_closes_idle_files_not_actors) {
+  auto o = options();
+  o.max_open_databases = 4;
+  cairn::runtime rt(o);
+  auto ns = rt.register_namespace<tracked>("tracked");
+  for (int i = 0; i < 20; ++i) {
+    const std::string n = "a" + std::to_string(i);
+    BOOST_TEST(call(rt, ns.get(n), &tracked::touch, n) == 1);
+    BOOST_TEST(open_files_under(dir.path(), ".sqlite") <= 4);
+  }
+  BOOST_TEST(open_files_under(dir.path(), ".sqlite") == 4);
+  BOOST_TEST(gone == 0);  // the actors stay resident; only their files closed
+  for (int i = 0; i < 20; ++i) {  // each reopens its file and sees its writes
+    const std::string n = "a" + std::to_string(i);
+    BOOST_TEST(call(rt, ns.get(n), &tracked::touch, n) == 2);
+  }
+  BOOST_TEST(open_files_under(dir.path(), ".sqlite") == 4);
+  BOOST_TEST(made == 20);
+}
+
+BOOST_AUTO_TEST_CASE(default_database_budget_comes_from_the_descriptor_limit) {
+  cairn::runtime rt(options(2));
+  rt.start();
+  rlimit lim{};
+  BOOST_REQUIRE(::getrlimit(RLIMIT_NOFILE, &lim) == 0);
+  BOOST_TEST(lim.rlim_cur == lim.rlim_max);  // start() raised the soft limit
+  if (lim.rlim_max != RLIM_INFINITY)
+    BOOST_TEST(rt.core().database_budget() == std::max<std::size_t>(16, lim.rlim_max / 4 / 2));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

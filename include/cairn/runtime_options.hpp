@@ -42,6 +42,12 @@ struct runtime_options {
   /// Most resident actors per shard (0: no cap); beyond it the least recently
   /// used idle actors hibernate.
   std::size_t max_resident_actors = 0;
+  /// Most database files open per shard (each holds 2 file descriptors);
+  /// beyond it the databases of the least recently used idle actors close
+  /// (and reopen on their next use). 0: derived from the file descriptor
+  /// limit, which start() raises to its hard limit: a quarter of it over all
+  /// shards, so half the descriptors stay free for sockets and the rest.
+  std::size_t max_open_databases = 0;
   /// Wall time for alarms and idle timeouts (nullptr: the system clock).
   std::shared_ptr<cairn::clock> clock;
   /// SQLite VFS to open databases with (empty: SQLite's default). Tests use

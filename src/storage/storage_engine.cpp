@@ -128,6 +128,7 @@ storage_engine::~storage_engine() {
     home_.keep_memory_db(owner_.id(), db_);  // survives hibernation, not the process
   } else {
     sqlite3_close_v2(db_);
+    if (mode_ != durability::memory) home_.database_closed();
   }
 }
 
@@ -170,6 +171,7 @@ void storage_engine::open() {
       throw storage_error(reason::unavailable,
                           "cairn: no data directory: set runtime_options::data_dir, or use durability::memory");
     path_ = database_path(opts.data_dir, owner_.id());
+    home_.database_opening();
     std::error_code ec;
     std::filesystem::create_directories(path_.parent_path(), ec);
     if (ec)
@@ -207,6 +209,15 @@ void storage_engine::open() {
   }
   sqlite3_set_authorizer(db_, &authorize, this);
   cache_.resize(64);
+  if (mode_ != durability::memory) home_.database_opened();
+}
+
+void storage_engine::close_idle() noexcept {
+  if (!db_ || mode_ == durability::memory || txn_open_) return;
+  cache_.clear();
+  sqlite3_close_v2(db_);
+  db_ = nullptr;
+  home_.database_closed();
 }
 
 sqlite3_stmt* storage_engine::cached(int slot, const char* sql) {
@@ -322,6 +333,7 @@ void storage_engine::break_after_failed_commit() noexcept {
       home_.keep_memory_db(owner_.id(), db_);
     } else {
       sqlite3_close_v2(db_);
+      home_.database_closed();
     }
     db_ = nullptr;
   }

@@ -82,6 +82,10 @@ class storage_engine {
   bool commit() noexcept;
   /// Rolls the pass's transaction back instead (its alarm could not be indexed).
   void commit_refused() noexcept;
+  /// Closes the database file of an idle actor to stay within the shard's
+  /// budget of open files; db() reopens it on the next use.
+  void close_idle() noexcept;
+  [[nodiscard]] bool holds_open_file() const noexcept { return db_ && mode_ != durability::memory; }
   /// Marks the storage unusable (the actor is being reset) and closes it.
   void break_after_failed_commit() noexcept;
 

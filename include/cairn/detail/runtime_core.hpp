@@ -43,6 +43,8 @@ class runtime_core {
   [[nodiscard]] std::size_t namespace_count() const noexcept { return namespaces_.size(); }
   [[nodiscard]] const namespace_state* namespace_at(std::uint32_t i) const noexcept { return namespaces_[i].get(); }
 
+  /// Most database files each shard keeps open (set by start()).
+  [[nodiscard]] std::size_t database_budget() const noexcept { return database_budget_; }
   /// The clock alarms and idle timeouts read.
   [[nodiscard]] cairn::clock& clock() const noexcept { return *clock_; }
   /// The node's alarm index; nullptr without a data directory.
@@ -75,6 +77,7 @@ class runtime_core {
   std::shared_ptr<cairn::clock> clock_;
   std::uint64_t clock_subscription_ = 0;
   std::unique_ptr<alarm_index> alarm_index_;
+  std::size_t database_budget_ = 0;
   std::atomic<std::uint64_t> external_roots_created_{0};
   std::atomic<std::uint64_t> external_roots_refused_{0};
   std::atomic<bool> stop_requested_{false};

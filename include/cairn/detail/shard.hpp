@@ -72,6 +72,12 @@ class shard {
   /// In-memory databases outlive their actor's hibernation here.
   void keep_memory_db(const actor_id& id, sqlite3* db);
   [[nodiscard]] sqlite3* take_memory_db(const actor_id& id) noexcept;
+  /// Before a database file opens: closes those of the least recently used
+  /// idle actors while the shard is at its budget (runtime_core::database_budget).
+  void database_opening() noexcept;
+  void database_opened() noexcept { ++open_databases_; }
+  void database_closed() noexcept { --open_databases_; }
+  [[nodiscard]] std::size_t open_databases() const noexcept { return open_databases_; }
 
   // ---- alarms (owner thread, or before the threads start; alarms.cpp) ----
   void schedule_alarm(const actor_id& id, std::int64_t at_ms);
@@ -140,6 +146,7 @@ class shard {
   std::unique_ptr<memory_dbs> memory_dbs_;
   struct tick_timer;
   std::unique_ptr<tick_timer> tick_timer_;
+  std::size_t open_databases_ = 0;  // database files open (memory ones not counted)
   std::int64_t now_ms_ = 0;
   std::int64_t timer_due_ms_ = 0;
   bool need_collect_ = false;      // the resident cap may be exceeded  // when the armed tick timer fires (0: not armed)
