@@ -62,7 +62,13 @@ class kv_value {
 };
 
 /// Bounds of storage::list(). Keys compare as bytes (UTF-8 order).
+///
+/// Not an aggregate on purpose: GCC 12 mis-copies an aggregate temporary
+/// (`T{}`) made in the same full-expression as a co_await, so
+/// `co_await ref.call(&a::list, cairn::list_options{})` freed a foreign
+/// pointer. The same holds for a user's own aggregates passed to call().
 struct list_options {
+  list_options() {}  // NOLINT(modernize-use-equals-default): = default would keep it an aggregate
   std::string prefix;                       // only keys that start with this
   std::optional<std::string> start;         // first key, inclusive
   std::optional<std::string> start_after;   // first key, exclusive (instead of start)
