@@ -2,6 +2,9 @@
 // and failed commits, durability across restarts, bad files.
 #include <boost/test/unit_test.hpp>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <fstream>
 
@@ -433,6 +436,62 @@ BOOST_AUTO_TEST_CASE(unusable_data_directory_is_a_clear_error) {
     BOOST_TEST(io);
     BOOST_TEST(co_await m.call(&store::incr, std::string("n")) == 1);  // the rest keeps serving
   }(ns.get("x"), mem.get("y")));
+}
+
+// A data directory the process may read but not write (as root, the check
+// runs in a child that drops to the unprivileged user "nobody"; root ignores
+// file modes). Writes and new actors get io errors; nothing committed is lost.
+BOOST_AUTO_TEST_CASE(read_only_data_directory_is_a_clear_error_and_loses_nothing) {
+  namespace fs = std::filesystem;
+  cairn_test::temp_dir dir;
+  {
+    cairn::runtime rt(opts(dir));
+    auto ns = rt.register_namespace<store>("store");
+    rt.block_on([](auto r) -> cairn::task<void> { co_await r.call(&store::incr, std::string("n")); }(ns.get("x")));
+  }
+  auto set_modes = [&](fs::perms dirs, fs::perms files) {
+    fs::permissions(dir.path(), dirs);
+    for (auto& e : fs::recursive_directory_iterator(dir.path()))
+      fs::permissions(e.path(), e.is_directory() ? dirs : files);
+  };
+  const auto rx = fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read | fs::perms::group_exec |
+                  fs::perms::others_read | fs::perms::others_exec;
+  const auto r = fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read;
+  set_modes(rx, r);
+
+  const pid_t pid = ::fork();
+  BOOST_REQUIRE(pid >= 0);
+  if (pid == 0) {
+    // The child reports by exit status only: 0 = as expected.
+    int status = 10;
+    if (::getuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) ::_exit(9);
+    try {
+      cairn::runtime rt(opts(dir));
+      auto ns = rt.register_namespace<store>("store");
+      auto mem = rt.register_namespace<store>("mem", {cairn::durability::memory});
+      status = rt.block_on([](auto old_actor, auto new_actor, auto m) -> cairn::task<int> {
+        if (!co_await fails_with(reason::io, [&] { return old_actor.call(&store::incr, std::string("n")); })) co_return 1;
+        if (!co_await fails_with(reason::io, [&] { return new_actor.call(&store::incr, std::string("n")); })) co_return 2;
+        if (co_await m.call(&store::incr, std::string("n")) != 1) co_return 3;  // the rest keeps serving
+        co_return 0;
+      }(ns.get("x"), ns.get("fresh"), mem.get("m")));
+    } catch (...) {
+      status = 11;
+    }
+    ::_exit(status);
+  }
+  int status = 0;
+  BOOST_REQUIRE(::waitpid(pid, &status, 0) == pid);
+  set_modes(fs::perms::owner_all | rx, fs::perms::owner_read | fs::perms::owner_write | r);
+  BOOST_TEST(WIFEXITED(status));
+  BOOST_TEST(WEXITSTATUS(status) == 0, "the read-only check failed with status " << WEXITSTATUS(status));
+
+  cairn::runtime rt(opts(dir));
+  auto ns = rt.register_namespace<store>("store");
+  auto n = rt.block_on([](auto r) -> cairn::task<std::optional<std::int64_t>> {
+    co_return co_await r.call(&store::read, std::string("n"));
+  }(ns.get("x")));
+  BOOST_TEST(n.value_or(-1) == 1);  // nothing committed was lost
 }
 
 BOOST_AUTO_TEST_CASE(no_data_directory_is_a_clear_error) {
