@@ -178,10 +178,7 @@ void shard::flush() noexcept {
       maybe_idle(a);
     } else {
       e->clear_alarm_change();
-      auto err = std::make_exception_ptr(storage_error(
-          storage_error::reason::commit_failed,
-          "cairn: the commit of " + a.id().namespace_name() + "/" + a.id().to_string() +
-              " failed, so its output is void; the actor restarts from its last commit"));
+      auto err = reset_error(a);
       for (auto& h : held) h.item->fn_(h.item, op::fail, err);
       reset_actor(a);
     }
@@ -195,6 +192,13 @@ void shard::flush() noexcept {
       core_.report_unhandled(std::current_exception(), "the alarm index");  // a stale entry only wakes the actor
     }
   }
+}
+
+std::exception_ptr reset_error(const actor& a) {
+  return std::make_exception_ptr(storage_error(
+      storage_error::reason::commit_failed,
+      "cairn: the commit of " + a.id().namespace_name() + "/" + a.id().to_string() +
+          " failed, so its output is void; the actor restarts from its last commit"));
 }
 
 void shard::reset_actor(actor& a) noexcept {

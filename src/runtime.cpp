@@ -27,6 +27,10 @@ void dispatch(message* m, bool root) {
       hold_output(*from, m);  // the output gate: sent once the sender's writes are durable
       return;
     }
+    if (actor* from = current_actor; from && actor_access::was_reset(*from)) {
+      m->fn_(m, op::fail, reset_error(*from));  // an instance whose commit failed sends nothing
+      return;
+    }
     if (&target == cur) {
       cur->deliver(m);
     } else {

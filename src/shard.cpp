@@ -169,7 +169,8 @@ void shard::route(work_item* w) {
   if (w->kind_ == work_item::kind::message) {
     deliver(static_cast<message*>(w));
   } else {
-    w->fn_(w, op::run, {});
+    w->fn_(w, op::run, {});  // resumes a caller, which restores its actor
+    current_actor = nullptr;
   }
 }
 
@@ -188,6 +189,7 @@ bool shard::pump() {
       if (!w) break;
       current_actor = nullptr;  // a root task starts outside every actor
       w->fn_(w, op::run, {});
+      current_actor = nullptr;  // nor may a resumed caller's actor leak into what follows
       did = true;
     }
     for (int i = 0; i < 1024 && ready_head_; ++i) {

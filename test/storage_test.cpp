@@ -8,6 +8,7 @@
 #include <atomic>
 #include <fstream>
 
+#include <boost/asio/post.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -66,6 +67,14 @@ struct store : cairn::actor {
   void wake_then_write_and_tell(cairn::actor_ref<starter> fresh, cairn::actor_ref<sink> to) {
     fresh.send(&starter::ping);
     write_and_tell(to);
+  }
+  // Writes after a resumption from the event loop, then leaves a plain Asio
+  // callback that sends: that callback is no actor's code.
+  cairn::task<void> write_then_post_a_send(cairn::actor_ref<sink> to) {
+    co_await cairn::sleep_for(std::chrono::microseconds(1));
+    storage().put("posted", true);
+    boost::asio::post(cairn::detail::shard::current()->io(), [to] { to.send(&sink::note, 1); });
+    co_await cairn::sleep_for(std::chrono::milliseconds(1));
   }
   std::vector<std::string> list_keys(cairn::list_options o) {
     std::vector<std::string> out;
@@ -222,6 +231,33 @@ BOOST_AUTO_TEST_CASE(output_after_activating_another_actor_is_still_gated) {
   rt.stop();
   rt.run();
   BOOST_TEST(received == 0);
+}
+
+// Regression: a coroutine resumed from the event loop left its actor current,
+// so a later plain Asio callback's send was held (and here dropped) by that
+// actor's gate.
+BOOST_AUTO_TEST_CASE(a_plain_asio_callback_is_no_actors_output) {
+  cairn_test::temp_dir dir;
+  auto o = opts(dir);
+  o.shards = 1;
+  o.sqlite_vfs = cairn::testing::install_fault_vfs();
+  o.on_unhandled_error = [](std::exception_ptr, std::string_view) {};
+  cairn::runtime rt(o);
+  auto stores = rt.register_namespace<store>("store");
+  auto sinks = rt.register_namespace<sink>("sink");
+  received = 0;
+  rt.block_on([](auto r, auto s) -> cairn::task<void> {
+    co_await r.call(&store::incr, std::string("n"));  // the database exists
+    co_await s.call(&sink::note, 0);                  // the sink is resident
+    received = 0;
+    cairn::testing::fail_writes(true);
+    bool failed = co_await fails_with(reason::commit_failed, [&] { return r.call(&store::write_then_post_a_send, s); });
+    cairn::testing::fail_writes(false);
+    BOOST_TEST(failed);
+  }(stores.get("w"), sinks.get("s")));
+  rt.stop();
+  rt.run();
+  BOOST_TEST(received == 1);  // the callback's message went out: it was never the actor's
 }
 
 BOOST_AUTO_TEST_CASE(list_orders_by_bytes_and_honours_bounds) {

@@ -96,12 +96,18 @@ struct actor_access {
   static void unblock(actor& a) noexcept { a.unblock(); }
   static bool segment_open(const actor& a) noexcept { return a.segment_open_; }
   static bool unflushed(const actor& a) noexcept { return a.unflushed_; }
+  /// A commit of this instance failed: whatever it still produces is void.
+  static bool was_reset(const actor& a) noexcept { return a.reset_; }
   static storage_engine* engine(const actor& a) noexcept { return a.storage_; }
 };
 
 /// The actor whose code runs on this thread right now (nullptr in root tasks).
 /// Set when a handler starts and restored by every awaiter that suspends.
 inline thread_local actor* current_actor = nullptr;
+
+/// The error that replaces the output of an instance reset after a failed
+/// commit (storage_error, commit_failed).
+std::exception_ptr reset_error(const actor& a);
 
 void end_segment_slow(actor& a) noexcept;
 void abort_segment_slow(actor& a) noexcept;

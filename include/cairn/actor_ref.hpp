@@ -178,6 +178,10 @@ class call_op final : public message {
       self->hold_until_commit(cur, *t);
       return std::noop_coroutine();
     }
+    if (actor_access::was_reset(*t)) {  // its turn outlived a failed commit
+      self->handler_ = {};
+      self->result_.set_exception(reset_error(*t));
+    }
     cur->end_turn(*t);
     current_actor = self->owner_;
     return self->caller_;
@@ -208,6 +212,7 @@ class call_op final : public message {
         hold_until_commit(cur, *t);
         return;
       }
+      if (actor_access::was_reset(*t)) result_.set_exception(reset_error(*t));  // its turn outlived a failed commit
       cur->end_turn(*t);
     }
     release();

@@ -22,7 +22,10 @@ class [[nodiscard]] sleep_awaitable {
     auto* s = detail::shard::current();
     if (!s) throw not_on_shard("sleep_for");
     timer_.emplace(s->io(), d_);
-    timer_->async_wait([h](const boost::system::error_code&) { h.resume(); });
+    timer_->async_wait([h](const boost::system::error_code&) {
+      h.resume();
+      detail::current_actor = nullptr;  // back in the event loop: no actor's code runs
+    });
     owner_ = detail::suspend_point();
   }
   void await_resume() const noexcept { detail::current_actor = owner_; }

@@ -90,6 +90,7 @@ class asio_awaitable {
     void operator()(Args... args) {
       self->complete(std::move(args)...);
       h.resume();
+      current_actor = nullptr;  // back in the event loop: no actor's code runs
     }
   };
 
