@@ -5,10 +5,17 @@
 // rates (ops per second). Prints a table and writes the same as JSON.
 //
 //   perf/storage_bench [--min-seconds S] [--json FILE] [--only NAME] [--dir PATH] [--verbose]
-//                      [--shards N] [--side cairn|raw]
+//                      [--shards N] [--side cairn|raw] [--idle-spin-us US]
 //
 // --dir is the scratch data directory (default: a fresh folder under /tmp,
 // removed at exit); every run works in its own subfolder and removes it.
+//
+// Diagnostics, run only when --only names them (not in the default table):
+// diag_same_shard_counter_normal is hot_counter_normal with the caller on the
+// actor's own shard (no thread hop); diag_noop_call_hop calls a handler
+// without storage from the other shard (cairn column) and from the same shard
+// (raw column, inline). --idle-spin-us sets runtime_options::idle_spin (how
+// long an idle shard polls before it sleeps in the kernel).
 //
 // What the raw peer does: one SQLite connection per database with
 // locking_mode=EXCLUSIVE, journal_mode=WAL and synchronous=NORMAL or FULL (the
@@ -59,6 +66,7 @@ struct settings {
   unsigned shards = 2;  // cairn shards; the raw peers of the many-database benchmarks use as many threads
   fs::path dir;         // scratch root
   std::uint64_t file_limit = 0;  // RLIMIT_NOFILE (soft) after raising it
+  std::optional<std::chrono::microseconds> idle_spin;  // diagnostics: runtime_options::idle_spin
 };
 
 struct run_result {
@@ -243,6 +251,7 @@ cairn::runtime_options runtime_options_for(const settings& s, const fs::path& da
   o.durability = d;
   o.max_resident_actors = max_resident;
   o.idle_timeout = std::chrono::hours(1);  // hibernation only by the cap, not by the clock
+  if (s.idle_spin) o.idle_spin = *s.idle_spin;
   return o;
 }
 
@@ -303,13 +312,14 @@ cairn::task<std::uint64_t> hot_caller(cairn::actor_ref<counter_actor> ref, clock
   co_return n;
 }
 
-run_result cairn_hot_counter(const settings& s, cairn::durability d, unsigned callers) {
+run_result cairn_hot_counter(const settings& s, cairn::durability d, unsigned callers, bool same_shard = false) {
   scratch dir(s, "cairn-hot");
   cairn::runtime rt(runtime_options_for(s, dir.path(), d));
   auto ns = rt.register_namespace<counter_actor>("counter", {d});
   auto ref = ns.get("hot");
-  // The caller(s) on the other shard than the actor: every call crosses shards.
-  const unsigned caller_shard = (rt.shard_of(ref.id()) + 1) % rt.shard_count();
+  // The caller(s) on the other shard than the actor: every call crosses shards
+  // (same_shard, a diagnostic: on the actor's own shard, no thread hop).
+  const unsigned caller_shard = same_shard ? rt.shard_of(ref.id()) : (rt.shard_of(ref.id()) + 1) % rt.shard_count();
   // Untimed: the first call opens (creates) the database.
   rt.block_on(cairn::as_task(ref.call(&counter_actor::inc)), caller_shard);
   const double run_seconds = s.min_seconds / 3;
@@ -346,6 +356,30 @@ run_result raw_hot_counter(const settings& s, cairn::durability d) {
   r.seconds = seconds_since(t0);
   if (static_cast<std::uint64_t>(*db.get("n")) != r.ops + 1) throw std::runtime_error("hot counter: wrong total (raw)");
   return r;
+}
+
+/// Diagnostic: calls of a handler that does nothing (no storage), from the
+/// other shard or the same one: what a round trip between shards costs.
+run_result cairn_noop_calls(const settings& s, bool same_shard) {
+  cairn::runtime rt(runtime_options_for(s, {}, cairn::durability::memory));
+  auto ns = rt.register_namespace<small_actor>("small");
+  auto ref = ns.get("hot");
+  const unsigned caller_shard = same_shard ? rt.shard_of(ref.id()) : (rt.shard_of(ref.id()) + 1) % rt.shard_count();
+  rt.block_on(cairn::as_task(ref.call(&small_actor::touch)), caller_shard);
+  const double run_seconds = s.min_seconds / 3;
+  return rt.block_on(
+      [](cairn::actor_ref<small_actor> ref, double run_seconds) -> cairn::task<run_result> {
+        auto t0 = clock_type::now();
+        auto deadline = t0 + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(run_seconds));
+        run_result r;
+        while (clock_type::now() < deadline) {
+          co_await ref.call(&small_actor::touch);
+          ++r.ops;
+        }
+        r.seconds = seconds_since(t0);
+        co_return r;
+      }(ref, run_seconds),
+      caller_shard);
 }
 
 // ---- 4: 10,000 distinct counters, two rounds ------------------------------------------------
@@ -633,6 +667,7 @@ struct benchmark {
   std::string note;
   std::function<void()> setup;  // untimed, before the first run
   std::function<run_result()> cairn, raw;
+  bool diagnostic = false;  // runs only when --only names it
 };
 
 std::string human(double rate) {
@@ -698,11 +733,12 @@ int main(int argc, char** argv) {
     else if (a == "--verbose") verbose = true;
     else if (a == "--side") side_only = next();  // diagnostics: run only "cairn" or only "raw" (on both columns)
     else if (a == "--shards") s.shards = static_cast<unsigned>(std::stoul(next()));
+    else if (a == "--idle-spin-us") s.idle_spin = std::chrono::microseconds(std::stoll(next()));  // diagnostics
     else if (a == "--rss-child") {  // internal: benchmark 6 runs in a process of its own
       auto n = std::stoull(next());
       rss_child_args = std::pair{n, static_cast<std::size_t>(std::stoull(next()))};
     } else {
-      std::fprintf(stderr, "usage: %s [--min-seconds S] [--json FILE] [--only NAME] [--dir PATH] [--verbose] [--shards N]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--min-seconds S] [--json FILE] [--only NAME] [--dir PATH] [--verbose] [--shards N] [--side cairn|raw] [--idle-spin-us US]\n", argv[0]);
       return 2;
     }
   }
@@ -745,6 +781,12 @@ int main(int argc, char** argv) {
            std::to_string(s.shards) + " threads, open+pragmas+CREATE TABLE IF NOT EXISTS+SELECT+close per id",
        [&] { prepare_activation_data(s, *data); }, [&] { return cairn_activations(s, *data); },
        [&] { return raw_activations(s, *data); }},
+      // Diagnostics (not in the default table): what the cross-shard hop costs.
+      {"diag_same_shard_counter_normal", "ops", "1 caller on the actor's own shard; raw: 1 connection, autocommit",
+       nullptr, [&] { return cairn_hot_counter(s, durability::normal, 1, true); },
+       [&] { return raw_hot_counter(s, durability::normal); }, true},
+      {"diag_noop_call_hop", "ops", "a handler without storage: cairn column from the other shard, raw column from the same shard (inline)",
+       nullptr, [&] { return cairn_noop_calls(s, false); }, [&] { return cairn_noop_calls(s, true); }, true},
   };
 
   boost::json::object report;
@@ -763,7 +805,7 @@ int main(int argc, char** argv) {
   auto selected = [&](const std::string& name) { return only.empty() || name.find(only) != std::string::npos; };
 
   for (auto& b : benchmarks) {
-    if (!selected(b.name)) continue;
+    if (!selected(b.name) || (b.diagnostic && only.empty())) continue;
     if (b.setup) b.setup();
     side mine, theirs;
     // Alternate the two so drifts of the machine hit both alike.

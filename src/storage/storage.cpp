@@ -5,6 +5,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <charconv>
+
 #include <cairn/detail/shard.hpp>
 
 #include "storage/storage_engine.hpp"
@@ -30,16 +32,33 @@ void check_batch(std::size_t n) {
 }
 
 void bind_key(sqlite3_stmt* s, int i, std::string_view key) {
-  // Keys are BLOBs so that they sort as bytes.
-  sqlite3_bind_blob(s, i, key.data(), static_cast<int>(key.size()), SQLITE_TRANSIENT);
+  // Keys are BLOBs so that they sort as bytes. Not copied: the key outlives
+  // every step of the statement, and cached() clears the bindings before the
+  // statement's next use.
+  sqlite3_bind_blob(s, i, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
+}
+
+// The JSON text of an integer that fits std::int64_t ("-12", "0"; not "012"
+// or "-0"), which is what boost::json::parse would make of it too.
+std::optional<std::int64_t> json_int64(std::string_view t) {
+  std::size_t digits = t.size() - (!t.empty() && t[0] == '-' ? 1 : 0);
+  if (digits == 0 || digits > 18) return std::nullopt;  // 18 digits always fit
+  const char* first = t.data() + (t.size() - digits);
+  if (*first == '0' && (digits > 1 || t[0] == '-')) return std::nullopt;
+  std::int64_t v = 0;
+  auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+  if (ec != std::errc() || end != t.data() + t.size()) return std::nullopt;
+  return v;
 }
 
 kv_value read_value(sqlite3_stmt* s, int col) {
   const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(s, col));
   auto n = static_cast<std::size_t>(sqlite3_column_bytes(s, col));
   if (sqlite3_column_int(s, col + 1) != 0) return kv_value(blob(p, p + n));
+  const std::string_view text(reinterpret_cast<const char*>(p), n);
+  if (auto i = json_int64(text)) return kv_value(boost::json::value(*i));  // the common case, without a parser
   boost::system::error_code ec;
-  auto v = boost::json::parse(std::string_view(reinterpret_cast<const char*>(p), n), ec);
+  auto v = boost::json::parse(text, ec);
   if (ec) throw storage_error(reason::io, "cairn: a stored JSON value does not parse: " + ec.message());
   return kv_value(std::move(v));
 }
@@ -94,6 +113,7 @@ storage::storage(std::unique_ptr<detail::storage_engine> e) : engine_(std::move(
 storage::~storage() = default;
 
 std::optional<kv_value> storage::get(std::string_view key) {
+  engine_->before_read();
   sqlite3_stmt* s = engine_->cached(kv_get, "SELECT value, is_bytes FROM _cairn_kv WHERE key = ?");
   bind_key(s, 1, key);
   int rc = sqlite3_step(s);
@@ -122,11 +142,15 @@ std::map<std::string, kv_value> storage::get(std::span<const std::string> keys) 
 
 void storage::put(std::string_view key, const kv_value& value) {
   std::string text;
+  char number[24];
   const void* data;
   std::size_t size;
   if (value.is_bytes()) {
     data = value.bytes().data();
     size = value.bytes().size();
+  } else if (value.json().is_int64()) {  // what boost::json::serialize writes, without it
+    data = number;
+    size = static_cast<std::size_t>(std::to_chars(number, number + sizeof number, value.json().get_int64()).ptr - number);
   } else {
     text = boost::json::serialize(value.json());
     data = text.data();
@@ -257,6 +281,7 @@ sql_cursor storage::exec_values(std::string_view query, std::span<const sql_valu
     throw storage_error(reason::limit_exceeded, "cairn: at most 100 bound parameters; got " +
                                                     std::to_string(params.size()));
   sqlite3* db = engine_->db();
+  engine_->end_read_transaction();
   sql_cursor out;
   user_sql_scope scope(*engine_);
   const char* p = query.data();

@@ -18,8 +18,17 @@ namespace {
 
 using reason = storage_error::reason;
 
-// Statement slots of cairn's own queries (see cached()).
-enum slot : int { savepoint_begin, savepoint_release, savepoint_rollback, slot_count_ };
+// Statement slots of the transaction control statements (run_internal());
+// cairn's own queries follow them (see cached()).
+enum slot : int {
+  begin_txn,
+  commit_txn,
+  rollback_txn,
+  savepoint_begin,
+  savepoint_release,
+  savepoint_rollback,
+  slot_count_
+};
 
 bool starts_with_nocase(const char* s, std::string_view prefix) {
   if (!s) return false;
@@ -122,7 +131,7 @@ storage_engine::~storage_engine() {
   owner_.unflushed_ = false;
   cache_.clear();
   if (!db_) return;
-  if (txn_open_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);  // never flushed: shutdown
+  if (sql_txn_ && !sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);  // never flushed: shutdown
   if (mode_ == durability::memory && !broken_) {
     sqlite3_set_authorizer(db_, nullptr, nullptr);
     home_.keep_memory_db(owner_.id(), db_);  // survives hibernation, not the process
@@ -224,79 +233,133 @@ sqlite3_stmt* storage_engine::cached(int slot, const char* sql) {
   sqlite3* d = db();
   auto& s = cache_[static_cast<std::size_t>(slot) + slot_count_];
   if (!s) s = statement(d, sql);
-  sqlite3_reset(s.get());
+  if (sqlite3_stmt_busy(s.get())) sqlite3_reset(s.get());  // every use resets it; this is in case one did not
   sqlite3_clear_bindings(s.get());
   return s.get();
 }
 
-namespace {
-int step_internal(sqlite3_stmt* s) {
-  int rc = sqlite3_step(s);
-  sqlite3_reset(s);
+int storage_engine::run_internal(int slot, const char* sql) noexcept {
+  auto& s = cache_[static_cast<std::size_t>(slot)];
+  if (!s) {
+    // Prepared once per connection: parsing BEGIN or COMMIT on every pass
+    // costs about as much as running it.
+    const bool saved = user_sql;
+    user_sql = false;  // cairn's own statements pass the authorizer
+    sqlite3_stmt* raw = nullptr;
+    int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
+    user_sql = saved;
+    if (rc != SQLITE_OK) {
+      sqlite3_finalize(raw);
+      return rc;
+    }
+    s = statement(raw);
+  }
+  int rc = sqlite3_step(s.get());
+  sqlite3_reset(s.get());
   return rc;
 }
-}  // namespace
 
+void storage_engine::join_pass() {
+  if (txn_open_) return;
+  home_.add_dirty(this);  // the next flush ends the transaction (and releases held output)
+  txn_open_ = true;
+  txn_lost_ = false;
+}
+
+// A read of the KV store joins the pass's transaction, opening it if need
+// be: a read-modify-write pass then runs one transaction, not a read
+// transaction and then a write one. A transaction that only read is ended by
+// the flush (or before user SQL runs, see end_read_transaction) and holds
+// back no output: only writes set unflushed_.
+void storage_engine::before_read() {
+  db();
+  if (sql_txn_) return;
+  join_pass();
+  if (run_internal(begin_txn, "BEGIN") != SQLITE_DONE) return;  // the read runs in autocommit instead
+  sql_txn_ = true;
+  txn_written_ = false;
+}
+
+void storage_engine::end_read_transaction() noexcept {
+  if (!sql_txn_ || txn_written_ || !db_) return;
+  // User SQL then runs as if no transaction were open (PRAGMA foreign_keys,
+  // for one, does nothing inside a transaction).
+  if (!sqlite3_get_autocommit(db_) && run_internal(commit_txn, "COMMIT") != SQLITE_DONE &&
+      !sqlite3_get_autocommit(db_))
+    run_internal(rollback_txn, "ROLLBACK");
+  sql_txn_ = false;
+}
+
+// The first segment of the pass that writes needs no savepoint: undoing it is
+// undoing the whole transaction, which holds no other writes (ROLLBACK).
+// Later segments that write each get one (SAVEPOINT ... RELEASE).
 void storage_engine::before_write() {
   db();
-  struct internal_scope {  // cairn's own statements pass the authorizer
-    storage_engine& e;
-    bool saved;
-    explicit internal_scope(storage_engine& en) : e(en), saved(en.user_sql) { e.user_sql = false; }
-    ~internal_scope() { e.user_sql = saved; }
-  } internal(*this);
-  if (!txn_open_) {
-    int rc = sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr);
-    if (rc != SQLITE_OK) fail("starting a transaction failed", rc);
-    txn_open_ = true;
-    txn_lost_ = false;
-    home_.add_dirty(this);
+  // A transaction that only read and that SQLite ended itself: nothing is lost.
+  if (sql_txn_ && !txn_written_ && sqlite3_get_autocommit(db_)) sql_txn_ = false;
+  if (!sql_txn_) {
+    join_pass();
+    int rc = run_internal(begin_txn, "BEGIN");
+    if (rc != SQLITE_DONE) fail("starting a transaction failed", rc);
+    sql_txn_ = true;
+    txn_written_ = false;
   }
   if (!owner_.segment_open_) {
-    auto& s = cache_[savepoint_begin];
-    if (!s) s = statement(db_, "SAVEPOINT cairn_segment");
-    int rc = step_internal(s.get());
-    if (rc != SQLITE_DONE) fail("opening the segment failed", rc);
-    owner_.segment_open_ = true;
+    if (txn_written_) {
+      int rc = run_internal(savepoint_begin, "SAVEPOINT cairn_segment");
+      if (rc != SQLITE_DONE) fail("opening the segment failed", rc);
+    }
+    open_segment(txn_written_);
+    txn_written_ = true;
   }
   owner_.unflushed_ = true;
 }
 
+void storage_engine::open_segment(bool savepoint) noexcept {
+  owner_.segment_open_ = true;
+  segment_savepoint_ = savepoint;
+  // What an abort of this segment restores.
+  segment_alarm_changed_ = alarm_changed_;
+  segment_pending_alarm_ = pending_alarm_;
+}
+
 void storage_engine::end_segment() noexcept {
   owner_.segment_open_ = false;
-  if (!db_ || !txn_open_) return;
+  if (!db_ || !sql_txn_) return;
   if (sqlite3_get_autocommit(db_)) {
     txn_lost_ = true;
     return;
   }
-  auto& s = cache_[savepoint_release];
-  if (!s) {
-    try {
-      s = statement(db_, "RELEASE cairn_segment");
-    } catch (...) {
-      txn_lost_ = true;
-      return;
-    }
-  }
-  if (step_internal(s.get()) != SQLITE_DONE) txn_lost_ = true;
+  if (segment_savepoint_ && run_internal(savepoint_release, "RELEASE cairn_segment") != SQLITE_DONE)
+    txn_lost_ = true;
 }
 
 void storage_engine::abort_segment() noexcept {
   owner_.segment_open_ = false;
-  if (!db_ || !txn_open_ || sqlite3_get_autocommit(db_)) return;
-  // ROLLBACK TO keeps the savepoint open; RELEASE then drops it, now empty.
-  if (sqlite3_exec(db_, "ROLLBACK TO cairn_segment; RELEASE cairn_segment", nullptr, nullptr, nullptr) != SQLITE_OK)
-    txn_lost_ = true;
   nested_ = 0;
   // The alarm write of the segment, if any, is undone with it.
-  if (alarm_changed_) {
-    alarm_changed_ = false;
-    pending_alarm_.reset();
+  alarm_changed_ = segment_alarm_changed_;
+  pending_alarm_ = segment_pending_alarm_;
+  if (!db_ || !sql_txn_ || sqlite3_get_autocommit(db_)) return;
+  if (segment_savepoint_) {
+    // ROLLBACK TO keeps the savepoint open; RELEASE then drops it, now empty.
+    if (run_internal(savepoint_rollback, "ROLLBACK TO cairn_segment") != SQLITE_DONE ||
+        run_internal(savepoint_release, "RELEASE cairn_segment") != SQLITE_DONE)
+      txn_lost_ = true;
+  } else if (run_internal(rollback_txn, "ROLLBACK") == SQLITE_DONE || sqlite3_get_autocommit(db_)) {
+    // The segment was the pass's first to write: nothing else is undone. The
+    // actor stays in the shard's dirty list, so that its held output is
+    // released by the next flush (which has nothing to commit then); a later
+    // access of the pass begins a new transaction.
+    sql_txn_ = false;
+    txn_written_ = false;
+  } else {
+    txn_lost_ = true;  // the segment's writes are still there: the flush must not commit them
   }
 }
 
 void storage_engine::check_transaction_survived() noexcept {
-  if (txn_open_ && db_ && sqlite3_get_autocommit(db_)) {
+  if (sql_txn_ && db_ && sqlite3_get_autocommit(db_)) {
     txn_lost_ = true;
     owner_.segment_open_ = false;
   }
@@ -305,7 +368,9 @@ void storage_engine::check_transaction_survived() noexcept {
 void storage_engine::commit_refused() noexcept {
   txn_open_ = false;
   owner_.segment_open_ = false;
-  if (db_ && !sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  if (sql_txn_ && db_ && !sqlite3_get_autocommit(db_)) run_internal(rollback_txn, "ROLLBACK");
+  sql_txn_ = false;
+  txn_written_ = false;
   txn_lost_ = false;
   nested_ = 0;
 }
@@ -314,9 +379,18 @@ bool storage_engine::commit() noexcept {
   if (!txn_open_) return true;
   txn_open_ = false;
   owner_.segment_open_ = false;
-  bool ok = !txn_lost_ && !sqlite3_get_autocommit(db_) &&
-            sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK;
-  if (!ok && !sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  bool ok = !txn_lost_;
+  if (sql_txn_) {
+    const bool done = !sqlite3_get_autocommit(db_) && run_internal(commit_txn, "COMMIT") == SQLITE_DONE;
+    if (!done) {
+      if (!sqlite3_get_autocommit(db_)) run_internal(rollback_txn, "ROLLBACK");
+      if (txn_written_) ok = false;  // a transaction that only read loses nothing
+    }
+  }
+  // else: nothing to commit (the pass's only writing segment was rolled back,
+  // or its transaction only read and ended before user SQL ran)
+  sql_txn_ = false;
+  txn_written_ = false;
   txn_lost_ = false;
   nested_ = 0;
   return ok;

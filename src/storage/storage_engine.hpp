@@ -70,7 +70,13 @@ class storage_engine {
   sqlite3_stmt* cached(int slot, const char* sql);
 
   // ---- segments and the group commit ----
-  /// Before any write: opens the pass's transaction and the segment's savepoint.
+  /// Before a KV read: joins the pass's transaction (opens it if need be).
+  void before_read();
+  /// Before user SQL: ends the pass's transaction if it has only read, so
+  /// that user SQL runs as it would without it.
+  void end_read_transaction() noexcept;
+  /// Before any write: opens the pass's transaction, or the segment's
+  /// savepoint if the transaction already holds writes of earlier segments.
   void before_write();
   void end_segment() noexcept;
   void abort_segment() noexcept;
@@ -117,6 +123,11 @@ class storage_engine {
  private:
   void open();
   void exec_internal(const char* sql);
+  /// Steps one of cairn's transaction control statements (prepared on first
+  /// use, kept in cache_[slot]); returns SQLite's result code.
+  int run_internal(int slot, const char* sql) noexcept;
+  void open_segment(bool savepoint) noexcept;
+  void join_pass();
 
   actor& owner_;
   shard& home_;
@@ -124,13 +135,19 @@ class storage_engine {
   sqlite3* db_ = nullptr;
   std::filesystem::path path_;
   bool broken_ = false;
-  bool txn_open_ = false;
-  bool txn_lost_ = false;
+  bool txn_open_ = false;     // in the shard's dirty list: the next flush commits and releases output
+  bool sql_txn_ = false;      // BEGIN ran and no COMMIT or ROLLBACK yet (of ours)
+  bool txn_written_ = false;  // a segment of that transaction wrote
+  bool txn_lost_ = false;     // SQLite rolled the transaction back by itself: the flush fails
+  bool segment_savepoint_ = false;  // the open segment has a savepoint (else it is the first to write)
   std::uint32_t nested_ = 0;
   std::vector<held_output> held_;
   std::vector<statement> cache_;
   std::optional<stored_alarm> pending_alarm_;
   bool alarm_changed_ = false;
+  // The alarm state when the open segment began (restored if it aborts).
+  std::optional<stored_alarm> segment_pending_alarm_;
+  bool segment_alarm_changed_ = false;
 };
 
 /// Where an actor's database file lives under the data directory.
