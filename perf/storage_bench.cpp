@@ -404,7 +404,11 @@ run_result cairn_distinct_counters(const settings& s) {
   const std::size_t cap = budget >= distinct_actors ? 0 : budget / s.shards;
   run_result r;
   {
-    cairn::runtime rt(runtime_options_for(s, dir.path(), cairn::durability::normal, cap));
+    auto options = runtime_options_for(s, dir.path(), cairn::durability::normal, cap);
+    // The same open-file budget as the raw side (cairn's default keeps half
+    // of the descriptors free for sockets).
+    options.max_open_databases = std::max<std::size_t>(1, budget / s.shards);
+    cairn::runtime rt(options);
     auto ns = rt.register_namespace<counter_actor>("counter", {cairn::durability::normal});
     auto ids = ids_by_shard(rt, ns, distinct_actors);
     rt.start();

@@ -140,6 +140,26 @@ BOOST_AUTO_TEST_CASE(idle_actor_leaves_memory_and_wakes_with_its_state) {
   BOOST_TEST(made == 2);
 }
 
+BOOST_AUTO_TEST_CASE(a_hibernated_actor_keeps_an_empty_wal_file) {
+  // Kept so the next activation opens it rather than creating a file;
+  // emptied so hibernated actors hold no stale log on disk.
+  cairn::runtime rt(options());
+  auto a = rt.register_namespace<tracked>("tracked").get("a");
+  for (int i = 1; i <= 50; ++i) BOOST_TEST(call(rt, a, &tracked::touch, std::string("a")) == i);
+  std::vector<std::filesystem::path> wals;
+  for (auto& f : std::filesystem::recursive_directory_iterator(dir.path()))
+    if (f.path().string().ends_with(".sqlite-wal")) wals.push_back(f.path());
+  BOOST_REQUIRE(wals.size() == 1);
+  BOOST_TEST(std::filesystem::file_size(wals[0]) > 0);  // the log of the writes so far
+  clock->advance(11s);
+  sync(rt);
+  BOOST_REQUIRE(gone == 1);
+  BOOST_TEST(open_files_under(dir.path(), ".sqlite-wal") == 0);
+  BOOST_REQUIRE(std::filesystem::exists(wals[0]));
+  BOOST_TEST(std::filesystem::file_size(wals[0]) == 0);
+  BOOST_TEST(call(rt, a, &tracked::touch, std::string("a")) == 51);  // the writes were checkpointed
+}
+
 BOOST_AUTO_TEST_CASE(resident_cap_evicts_least_recently_used) {
   auto o = options();
   o.max_resident_actors = 2;
