@@ -113,6 +113,16 @@ cairn::runtime_options opts(const cairn_test::temp_dir& dir, cairn::durability d
   return o;
 }
 
+/// opts() on `shards` shards with the fault-injecting VFS, and quiet about the
+/// failures the tests cause on purpose.
+cairn::runtime_options fault_opts(const cairn_test::temp_dir& dir, unsigned shards) {
+  auto o = opts(dir);
+  o.shards = shards;
+  o.sqlite_vfs = cairn::testing::install_fault_vfs();
+  o.on_unhandled_error = [](std::exception_ptr, std::string_view) {};
+  return o;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(storage)
@@ -173,10 +183,7 @@ BOOST_AUTO_TEST_CASE(a_throw_commits_nothing_of_its_segment) {
 
 BOOST_AUTO_TEST_CASE(failed_commit_voids_output_and_resets_the_actor) {
   cairn_test::temp_dir dir;
-  auto o = opts(dir);
-  o.sqlite_vfs = cairn::testing::install_fault_vfs();
-  o.on_unhandled_error = [](std::exception_ptr, std::string_view) {};
-  cairn::runtime rt(o);
+  cairn::runtime rt(fault_opts(dir, 2));
   auto stores = rt.register_namespace<store>("store");
   auto sinks = rt.register_namespace<sink>("sink");
   auto r = stores.get("g");
@@ -211,11 +218,7 @@ BOOST_AUTO_TEST_CASE(failed_commit_voids_output_and_resets_the_actor) {
 // actor as the current one, so the sender's later output escaped its gate.
 BOOST_AUTO_TEST_CASE(output_after_activating_another_actor_is_still_gated) {
   cairn_test::temp_dir dir;
-  auto o = opts(dir);
-  o.shards = 1;  // every delivery inline
-  o.sqlite_vfs = cairn::testing::install_fault_vfs();
-  o.on_unhandled_error = [](std::exception_ptr, std::string_view) {};
-  cairn::runtime rt(o);
+  cairn::runtime rt(fault_opts(dir, 1));  // one shard: every delivery inline
   auto stores = rt.register_namespace<store>("store");
   auto starters = rt.register_namespace<starter>("starter");
   auto sinks = rt.register_namespace<sink>("sink");
@@ -238,11 +241,7 @@ BOOST_AUTO_TEST_CASE(output_after_activating_another_actor_is_still_gated) {
 // actor's gate.
 BOOST_AUTO_TEST_CASE(a_plain_asio_callback_is_no_actors_output) {
   cairn_test::temp_dir dir;
-  auto o = opts(dir);
-  o.shards = 1;
-  o.sqlite_vfs = cairn::testing::install_fault_vfs();
-  o.on_unhandled_error = [](std::exception_ptr, std::string_view) {};
-  cairn::runtime rt(o);
+  cairn::runtime rt(fault_opts(dir, 1));
   auto stores = rt.register_namespace<store>("store");
   auto sinks = rt.register_namespace<sink>("sink");
   received = 0;
