@@ -126,11 +126,31 @@ void runtime_core::start() {
 }
 
 void runtime_core::request_stop() noexcept {
+  std::vector<std::function<void()>> listeners;
   {
     std::lock_guard lock(mutex_);
     stop_requested_.store(true, std::memory_order_seq_cst);
+    listeners.swap(stop_listeners_);
+  }
+  for (auto& f : listeners) {
+    try {
+      f();
+    } catch (...) {
+      report_unhandled(std::current_exception(), "a stop listener");
+    }
   }
   cv_.notify_all();
+}
+
+void runtime_core::on_stop(std::function<void()> f) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!stop_requested_.load(std::memory_order_seq_cst)) {
+      stop_listeners_.push_back(std::move(f));
+      return;
+    }
+  }
+  f();
 }
 
 bool runtime_core::quiescent() const noexcept {

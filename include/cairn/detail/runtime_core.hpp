@@ -58,6 +58,10 @@ class runtime_core {
 
   void start();
   void request_stop() noexcept;
+  /// `f` runs once, on the thread that requests the stop, before the drain
+  /// begins (or at once if a stop was requested already): services that keep
+  /// root tasks alive (a listening socket) end them here.
+  void on_stop(std::function<void()> f);
   /// Waits for stop(), drains in-flight work (up to the drain timeout), ends
   /// the shard threads. Idempotent.
   void wait_and_join();
@@ -83,6 +87,7 @@ class runtime_core {
   std::atomic<bool> stop_requested_{false};
   std::mutex mutex_;
   std::condition_variable cv_;
+  std::vector<std::function<void()>> stop_listeners_;
   bool started_ = false;
   bool joined_ = false;
 };

@@ -1,0 +1,252 @@
+// The HTTP server: one listening socket per shard (SO_REUSEPORT), one task per
+// connection on the shard that accepted it, requests routed by `router`.
+#include <cairn/http/server.hpp>
+
+#include <sys/socket.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <atomic>
+#include <list>
+#include <optional>
+#include <system_error>
+#include <vector>
+
+#include <cairn/detail/shard.hpp>
+#include <cairn/sleep.hpp>
+#include <cairn/spawn.hpp>
+#include <cairn/use_task.hpp>
+
+namespace cairn::http {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = net::ip::tcp;
+
+namespace {
+
+constexpr auto as_result = net::as_tuple(cairn::use_task);
+
+/// One connection, living in its task's frame; listed on its shard so that a
+/// stop can close it while it waits for a request.
+struct connection {
+  explicit connection(tcp::socket s) : stream(std::move(s)) {}
+  beast::tcp_stream stream;
+  bool idle = false;  // waiting for the first byte of a request
+};
+
+/// The status for a request that could not be read, or nullopt to just close.
+std::optional<status> read_failure_status(const boost::system::error_code& ec) {
+  if (ec == bhttp::error::header_limit) return status::request_header_fields_too_large;
+  if (ec == bhttp::error::body_limit) return status::payload_too_large;
+  static const auto& http_errors = bhttp::make_error_code(bhttp::error::end_of_stream).category();
+  if (ec.category() == http_errors && ec != bhttp::error::end_of_stream &&
+      ec != bhttp::error::partial_message)
+    return status::bad_request;
+  return std::nullopt;  // end of stream, reset, timeout: nobody to answer
+}
+
+}  // namespace
+
+struct server::state : std::enable_shared_from_this<server::state> {
+  state(runtime& r, router rt, server_options o) : rt(r), routes(std::move(rt)), opts(std::move(o)) {}
+
+  /// What each shard owns (touched on that shard's thread only).
+  struct per_shard {
+    std::optional<tcp::acceptor> acceptor;
+    std::list<connection*> connections;
+  };
+
+  runtime& rt;
+  const router routes;
+  const server_options opts;
+  std::vector<per_shard> shards;
+  std::atomic<std::uint16_t> port{0};
+  std::atomic<std::size_t> open{0};
+  std::atomic<bool> stopping{false};
+
+  /// Binds shard `i`'s listening socket (on that shard) to `port`.
+  task<std::uint16_t> listen(unsigned i, std::uint16_t want) {
+    auto& io = detail::shard::current()->io();
+    tcp::endpoint ep(net::ip::make_address(opts.address), want);
+    auto& acc = shards[i].acceptor.emplace(io);
+    acc.open(ep.protocol());
+    acc.set_option(net::socket_base::reuse_address(true));
+    acc.set_option(net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true));
+    acc.bind(ep);
+    acc.listen(net::socket_base::max_listen_connections);
+    spawn(accept_loop(shared_from_this(), i));
+    co_return acc.local_endpoint().port();
+  }
+
+  static task<void> accept_loop(std::shared_ptr<state> self, unsigned i) {
+    auto& acc = *self->shards[i].acceptor;
+    while (!self->stopping.load(std::memory_order_acquire) && acc.is_open()) {
+      auto [ec, sock] = co_await acc.async_accept(as_result);
+      if (ec == net::error::operation_aborted || !acc.is_open()) break;
+      if (ec) {
+        // Out of descriptors (or a transient error): back off instead of spinning.
+        co_await sleep_for(std::chrono::milliseconds(10));
+        continue;
+      }
+      if (self->open.fetch_add(1, std::memory_order_relaxed) >= self->opts.max_connections) {
+        spawn(refuse(self, std::move(sock)));
+        continue;
+      }
+      spawn(serve(self, i, std::move(sock)));
+    }
+  }
+
+  /// Over the connection cap: 503, then close.
+  static task<void> refuse(std::shared_ptr<state> self, tcp::socket sock) {
+    static constexpr std::string_view reply =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 20\r\n"
+        "Connection: close\r\nRetry-After: 1\r\n\r\ntoo many connections";
+    beast::tcp_stream stream(std::move(sock));
+    stream.expires_after(self->opts.write_timeout);
+    co_await net::async_write(stream, net::buffer(reply), as_result);
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    self->open.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+  static task<void> serve(std::shared_ptr<state> self, unsigned i, tcp::socket sock) {
+    connection c(std::move(sock));
+    auto& list = self->shards[i].connections;
+    auto where = list.insert(list.end(), &c);
+    try {
+      co_await self->serve_requests(c);
+    } catch (const std::exception& e) {
+      self->routes_error(e.what());
+    }
+    list.erase(where);
+    boost::system::error_code ignored;
+    c.stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    c.stream.close();
+    self->open.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+  void routes_error(const char* what) const noexcept { std::fprintf(stderr, "cairn: http connection: %s\n", what); }
+
+  task<void> serve_requests(connection& c) {
+    beast::flat_buffer buf;
+    for (;;) {
+      // Wait for the first byte of the next request (unless one is buffered).
+      if (buf.size() == 0) {
+        if (stopping.load(std::memory_order_acquire)) co_return;
+        c.idle = true;
+        c.stream.expires_after(opts.idle_timeout);
+        auto [ec, n] = co_await c.stream.async_read_some(buf.prepare(4096), as_result);
+        c.idle = false;
+        if (ec) co_return;  // closed, idle too long, or stopped
+        buf.commit(n);
+      }
+      bhttp::request_parser<bhttp::string_body> parser;
+      parser.header_limit(static_cast<std::uint32_t>(opts.max_header_bytes));
+      parser.body_limit(opts.max_body_bytes);
+      c.stream.expires_after(opts.read_timeout);
+      auto [hec, hn] = co_await bhttp::async_read_header(c.stream, buf, parser, as_result);
+      if (!hec && parser.get()[field::expect] == "100-continue" && !parser.is_done()) {
+        bhttp::response<bhttp::empty_body> cont(status::continue_, parser.get().version());
+        auto [cec, cn] = co_await bhttp::async_write(c.stream, cont, as_result);
+        if (cec) co_return;
+      }
+      if (!hec && !parser.is_done()) {
+        auto [bec, bn] = co_await bhttp::async_read(c.stream, buf, parser, as_result);
+        hec = bec;
+      }
+      if (hec) {
+        if (auto s = read_failure_status(hec)) co_await write_error(c, *s);
+        co_return;
+      }
+      request req = parser.release();
+      const bool head = req.method() == verb::head;
+      const bool keep = req.keep_alive();
+      const unsigned version = req.version();
+      response res = co_await routes.route(std::move(req));
+      res.version(version);
+      const bool again = keep && res.keep_alive() && !stopping.load(std::memory_order_acquire);
+      res.keep_alive(again);
+      if (head) {
+        const auto size = res.body().size();
+        res.body().clear();
+        res.content_length(size);
+      }
+      c.stream.expires_after(opts.write_timeout);
+      bhttp::response_serializer<bhttp::string_body> sr(res);
+      if (head) sr.split(true);
+      auto [wec, wn] = head ? co_await bhttp::async_write_header(c.stream, sr, as_result)
+                            : co_await bhttp::async_write(c.stream, sr, as_result);
+      if (wec || !again) co_return;
+    }
+  }
+
+  task<void> write_error(connection& c, status s) {
+    response res = make_response(s, std::string(bhttp::obsolete_reason(s)) + "\n");
+    res.keep_alive(false);
+    c.stream.expires_after(opts.write_timeout);
+    co_await bhttp::async_write(c.stream, res, as_result);
+  }
+
+  /// From any thread: every shard stops listening and closes its idle connections.
+  void stop() noexcept {
+    if (stopping.exchange(true)) return;
+    auto self = shared_from_this();
+    for (unsigned i = 0; i < shards.size(); ++i)
+      net::post(rt.core().shard_at(i).io(), [self, i] { self->stop_shard(i); });
+  }
+
+  /// On shard `i`: no more accepts; idle connections close.
+  void stop_shard(unsigned i) {
+    auto& sh = shards[i];
+    if (sh.acceptor) {
+      boost::system::error_code ignored;
+      sh.acceptor->close(ignored);
+    }
+    for (connection* c : sh.connections)
+      if (c->idle) c->stream.socket().cancel();
+  }
+};
+
+server::server(runtime& rt, router routes, server_options options)
+    : state_(std::make_shared<state>(rt, std::move(routes), std::move(options))) {
+  state_->shards.resize(rt.shard_count());
+  std::weak_ptr<state> weak = state_;
+  rt.core().on_stop([weak] {
+    if (auto s = weak.lock()) s->stop();
+  });
+}
+
+server::~server() { stop(); }
+
+void server::start() {
+  auto& s = *state_;
+  std::uint16_t port = s.opts.port;
+  for (unsigned i = 0; i < s.shards.size(); ++i) {
+    try {
+      port = s.rt.block_on(s.listen(i, port), i);
+    } catch (const boost::system::system_error& e) {
+      stop();
+      throw std::system_error(e.code(), "cairn: cannot listen on " + s.opts.address + ":" + std::to_string(port));
+    }
+  }
+  s.port.store(port, std::memory_order_release);
+}
+
+std::uint16_t server::port() const noexcept { return state_->port.load(std::memory_order_acquire); }
+
+std::size_t server::connections() const noexcept { return state_->open.load(std::memory_order_relaxed); }
+
+void server::stop() noexcept { state_->stop(); }
+
+}  // namespace cairn::http

@@ -1,0 +1,194 @@
+// The HTTP server against real clients on 127.0.0.1: curl, and a raw socket
+// for malformed and slow requests.
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include <cairn/cairn.hpp>
+#include <cairn/http/server.hpp>
+
+#include "http_client.hpp"
+#include "support.hpp"
+
+using namespace std::chrono_literals;
+using cairn::http::make_response;
+using cairn::http::request;
+using cairn::http::response;
+using cairn::http::status;
+
+namespace {
+
+/// Counts per name; echoes what it was sent.
+class web_counter : public cairn::actor {
+ public:
+  cairn::task<response> fetch(request req) {
+    std::string_view target = req.target();
+    target = target.substr(0, target.find('?'));
+    if (target.ends_with("/inc")) co_return make_response(status::ok, std::to_string(++n_));
+    if (target.ends_with("/echo"))
+      co_return make_response(status::ok, std::string(req.method_string()) + " " + std::to_string(req.body().size()) +
+                                              " " + req.body());
+    if (target.ends_with("/throw")) throw std::runtime_error("the handler failed");
+    co_return make_response(status::not_found, "no such thing");
+  }
+
+ private:
+  int n_ = 0;
+};
+
+struct fixture {
+  explicit fixture(cairn::http::server_options o = {}) : rt(cairn_test::shards(2)) {
+    counters = rt.register_namespace<web_counter>("counter");
+    cairn::http::router r;
+    r.expose("counter", counters);
+    r.add("/health", [](request) -> cairn::task<response> { co_return make_response(status::ok, "ok"); });
+    r.before([](request& req) -> cairn::task<std::optional<response>> {
+      if (req.target().starts_with("/private") && req[cairn::http::field::authorization] != "Bearer yes")
+        co_return make_response(status::unauthorized, "who are you");
+      co_return std::nullopt;
+    });
+    r.add("/private", [](request) -> cairn::task<response> { co_return make_response(status::ok, "secret"); });
+    r.on_error = [this](std::exception_ptr, std::string_view) { ++handler_errors; };
+    server.emplace(rt, std::move(r), o);
+    server->start();
+    base = "http://127.0.0.1:" + std::to_string(server->port());
+  }
+  ~fixture() {
+    rt.stop();
+    rt.run();
+  }
+
+  cairn::runtime rt;
+  cairn::actor_namespace<web_counter> counters;
+  std::optional<cairn::http::server> server;
+  std::string base;
+  std::atomic<int> handler_errors{0};
+};
+
+cairn::http::server_options tight_limits() {
+  cairn::http::server_options o;
+  o.max_header_bytes = 4096;
+  o.max_body_bytes = 1000;
+  o.read_timeout = 300ms;
+  o.max_connections = 3;
+  return o;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(http)
+
+BOOST_FIXTURE_TEST_CASE(routes_requests_to_actors_by_name_and_by_id, fixture) {
+  BOOST_TEST(cairn_test::curl({base + "/counter/alice/inc"}).out == "1");
+  BOOST_TEST(cairn_test::curl({base + "/counter/alice/inc"}).out == "2");
+  BOOST_TEST(cairn_test::curl({base + "/counter/bob/inc"}).out == "1");
+  // Percent-decoded names: "a b" is one actor however it is spelled.
+  BOOST_TEST(cairn_test::curl({base + "/counter/a%20b/inc"}).out == "1");
+  BOOST_TEST(cairn_test::curl({base + "/counter/a%20b/inc?x=1"}).out == "2");
+  const std::string hex = counters.id_from_name("alice").to_string();
+  BOOST_TEST(cairn_test::curl({base + "/counter/~" + hex + "/inc"}).out == "3");
+  auto bad = cairn_test::curl({"-w", "\n%{http_code}", base + "/counter/~" + std::string(64, 'a') + "/inc"});
+  BOOST_TEST(bad.out.ends_with("\n400"));
+  BOOST_TEST(cairn_test::curl({"-w", "%{http_code}", "-o", "/dev/null", base + "/nowhere/x"}).out == "404");
+  BOOST_TEST(cairn_test::curl({"-w", "%{http_code}", "-o", "/dev/null", base + "/counter"}).out == "404");
+}
+
+BOOST_FIXTURE_TEST_CASE(keeps_connections_alive, fixture) {
+  // Three requests in one curl run: one connection is made, then reused.
+  auto r = cairn_test::curl({"-w", " %{num_connects}\n", base + "/counter/k/inc", base + "/counter/k/inc",
+                             base + "/health"});
+  BOOST_TEST(r.out == "1 1\n2 0\nok 0");
+}
+
+BOOST_FIXTURE_TEST_CASE(routes_hooks_and_handler_errors, fixture) {
+  BOOST_TEST(cairn_test::curl({base + "/health"}).out == "ok");
+  BOOST_TEST(cairn_test::curl({"-w", " %{http_code}", base + "/private/x"}).out == "who are you 401");
+  BOOST_TEST(cairn_test::curl({"-H", "Authorization: Bearer yes", base + "/private/x"}).out == "secret");
+  BOOST_TEST(cairn_test::curl({"-w", "%{http_code}", "-o", "/dev/null", base + "/counter/t/throw"}).out == "500");
+  BOOST_TEST(handler_errors == 1);
+  BOOST_TEST(cairn_test::curl({base + "/counter/t/inc"}).out == "1");  // the actor still serves
+}
+
+BOOST_FIXTURE_TEST_CASE(reads_chunked_and_plain_bodies, fixture) {
+  BOOST_TEST(cairn_test::curl({"--data-binary", "hello", base + "/counter/e/echo"}).out == "POST 5 hello");
+  BOOST_TEST(cairn_test::curl({"-H", "Transfer-Encoding: chunked", "--data-binary", "chunky body", base + "/counter/e/echo"})
+                 .out == "POST 11 chunky body");
+  // HEAD: the length of the body GET would send, no body.
+  auto head = cairn_test::curl({"-I", base + "/health"});
+  BOOST_TEST(head.out.find("Content-Length: 2") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(limits_get_their_status_codes) {
+  fixture f(tight_limits());
+  auto code = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"-o", "/dev/null", "-w", "%{http_code}"});
+    return cairn_test::curl(args).out;
+  };
+  BOOST_TEST(code({"-H", "X-Big: " + std::string(5000, 'x'), f.base + "/health"}) == "431");
+  BOOST_TEST(code({"--data-binary", std::string(1001, 'b'), f.base + "/counter/e/echo"}) == "413");
+  BOOST_TEST(code({"--data-binary", std::string(1000, 'b'), f.base + "/counter/e/echo"}) == "200");
+  {  // A malformed request line: 400, then the connection closes.
+    cairn_test::raw_client c(f.server->port());
+    c.send("GARBAGE\r\n\r\n");
+    BOOST_TEST(c.read_all().starts_with("HTTP/1.1 400"));
+  }
+  {  // A bad header line.
+    cairn_test::raw_client c(f.server->port());
+    c.send("GET / HTTP/1.1\r\nNo colon here\r\n\r\n");
+    BOOST_TEST(c.read_all().starts_with("HTTP/1.1 400"));
+  }
+  {  // Slowloris: half a header, then nothing. Closed after read_timeout.
+    cairn_test::raw_client c(f.server->port());
+    c.send("GET /health HTTP/1.1\r\nHost: x\r\n");
+    BOOST_TEST(c.closed_by_server());
+  }
+  BOOST_TEST(code({f.base + "/health"}) == "200");  // the others are still served
+}
+
+BOOST_AUTO_TEST_CASE(connections_over_the_cap_get_503) {
+  fixture f(tight_limits());  // 3 connections at most
+  cairn_test::raw_client a(f.server->port()), b(f.server->port()), c(f.server->port());
+  for (auto* x : {&a, &b, &c}) x->send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+  // Each got its answer and is kept open; wait until the server counts them.
+  for (int i = 0; i < 1000 && f.server->connections() < 3; ++i) std::this_thread::sleep_for(1ms);
+  BOOST_REQUIRE(f.server->connections() == 3);
+  cairn_test::raw_client d(f.server->port());
+  BOOST_TEST(d.read_all().starts_with("HTTP/1.1 503"));
+}
+
+BOOST_AUTO_TEST_CASE(stop_closes_idle_connections_and_finishes) {
+  auto f = std::make_unique<fixture>();
+  cairn_test::raw_client idle(f->server->port());
+  idle.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+  for (int i = 0; i < 1000 && f->server->connections() < 1; ++i) std::this_thread::sleep_for(1ms);
+  const auto t0 = std::chrono::steady_clock::now();
+  f.reset();  // rt.stop() + run(): the kept-alive connection must not hold the drain (10 s)
+  const bool prompt = std::chrono::steady_clock::now() - t0 < 5s;
+  BOOST_TEST(prompt);
+  BOOST_TEST(idle.read_all().starts_with("HTTP/1.1 200"));  // its answer, then the close
+}
+
+BOOST_AUTO_TEST_CASE(parses_actor_targets) {
+  using cairn::http::parse_actor_target;
+  auto t = parse_actor_target("/ns/na%2Fme/rest?q=1");
+  BOOST_REQUIRE(t.has_value());
+  BOOST_TEST(t->namespace_name == "ns");
+  BOOST_TEST(t->key == "na/me");
+  BOOST_TEST(!t->is_id);
+  auto id = parse_actor_target("/ns/~abc");
+  BOOST_REQUIRE(id.has_value());
+  BOOST_TEST(id->is_id);
+  BOOST_TEST(id->key == "abc");
+  BOOST_TEST(!parse_actor_target("/ns").has_value());
+  BOOST_TEST(!parse_actor_target("/ns/").has_value());
+  BOOST_TEST(!parse_actor_target("//x").has_value());
+  BOOST_TEST(!parse_actor_target("/ns/%zz").has_value());
+  BOOST_TEST(!parse_actor_target("/ns/%00").has_value());
+  BOOST_TEST(!parse_actor_target("/ns/%4").has_value());
+  BOOST_TEST(!parse_actor_target("ns/x").has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
