@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The main job: set up, build, and run every example, saying what each does.
+# The main job: set up, build, run every example, saying what each does, then
+# serve the example actors over HTTP on 127.0.0.1 (CAIRN_PORT, default 8080).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "${root}/scripts/setup.sh"
@@ -21,3 +22,9 @@ echo
 echo "== examples/reminder (an alarm that fires in a later process) =="
 "${examples}/example_reminder" "${data}" set "stretch your legs" 2
 "${examples}/example_reminder" "${data}" wait 30
+
+echo
+echo "== cairn serve (the example actors over HTTP; Ctrl-C stops it) =="
+port="${CAIRN_PORT:-8080}"
+echo "try: curl -X POST http://127.0.0.1:${port}/counter/visits   then   curl http://127.0.0.1:${port}/counter/visits"
+exec "${examples}/cairn" serve --address 127.0.0.1 --port "${port}" --data-dir "${data}/server"

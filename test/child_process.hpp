@@ -80,6 +80,11 @@ class child_process {
     }
   }
 
+  /// Sends `sig` (the process keeps running until it reacts).
+  void signal(int sig) {
+    if (pid_ > 0) ::kill(pid_, sig);
+  }
+
   /// Kills with SIGKILL and reaps.
   void kill() {
     if (pid_ <= 0) return;

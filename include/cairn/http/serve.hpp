@@ -1,0 +1,68 @@
+#pragma once
+/// `cairn serve`: a server program from a JSON config file and flags, with the
+/// actor classes its author registers. A whole server:
+///
+///   int main(int argc, char** argv) {
+///     cairn::serve::app app;
+///     app.add<my_agent>("agent");          // exposed at /agent/<name>/...
+///     return app.main(argc, argv);         // `prog serve --config cairn.json --port 8080`
+///   }
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <cairn/http/router.hpp>
+#include <cairn/http/server.hpp>
+#include <cairn/runtime.hpp>
+
+namespace cairn::serve {
+
+/// Everything `serve` reads from the config file and the flags.
+struct config {
+  runtime_options runtime;
+  http::server_options http;
+  /// Namespaces to expose over HTTP (empty: every registered one).
+  std::vector<std::string> expose;
+};
+
+/// The defaults of `serve`: 127.0.0.1:8080, data in ./cairn-data, `full`.
+[[nodiscard]] config default_config();
+/// Applies a JSON config document over `c`. Throws std::invalid_argument
+/// naming the key for an unknown key, a wrong type or a value out of range.
+void apply_json(config& c, std::string_view json_text);
+/// Applies `--flag value` pairs over `c` (`--config FILE` reads a file with
+/// apply_json first, wherever it appears). Throws std::invalid_argument.
+void apply_flags(config& c, const std::vector<std::string>& args);
+/// The help text for the flags.
+[[nodiscard]] std::string usage(std::string_view program);
+
+class app {
+ public:
+  /// Registers actor class T as namespace `name`, exposed over HTTP unless
+  /// the config's `expose` list leaves it out.
+  template <http::fetchable T>
+  void add(std::string name, namespace_options options = {}) {
+    names_.push_back(name);
+    setups_.push_back([name, options](runtime& rt, http::router& r, bool exposed) {
+      auto ns = rt.register_namespace<T>(name, options);
+      if (exposed) r.expose(name, ns);
+    });
+  }
+  /// Adds routes of the program's own (run once the runtime exists).
+  void routes(std::function<void(runtime&, http::router&)> f) { extra_.push_back(std::move(f)); }
+
+  /// `serve [flags]`: runs until SIGINT or SIGTERM. Returns the exit code
+  /// (2 for bad flags or config, with the reason on stderr).
+  int main(int argc, char** argv);
+  /// Runs with a parsed config; `on_ready(port)` is called once listening.
+  int run(const config& c, const std::function<void(std::uint16_t)>& on_ready = {});
+
+ private:
+  std::vector<std::string> names_;
+  std::vector<std::function<void(runtime&, http::router&, bool)>> setups_;
+  std::vector<std::function<void(runtime&, http::router&)>> extra_;
+};
+
+}  // namespace cairn::serve

@@ -1,0 +1,93 @@
+// `cairn serve`: the config and flags, and the real binary with the example
+// counter, stopped by SIGTERM and started again on the same data.
+#include <boost/test/unit_test.hpp>
+
+#include <csignal>
+#include <regex>
+#include <string>
+
+#include <cairn/http/serve.hpp>
+
+#include "child_process.hpp"
+#include "http_client.hpp"
+#include "support.hpp"
+
+namespace {
+
+struct server_process {
+  /// Starts the server on a free port and waits for the line naming it.
+  explicit server_process(const std::filesystem::path& data)
+      : p({CAIRN_SERVER_BINARY, "serve", "--port", "0", "--data-dir", data.string(), "--durability", "normal",
+           "--shards", "2"}) {
+    auto line = p.read_line(std::chrono::seconds(30));
+    std::smatch m;
+    static const std::regex where(R"(serving on (http://127\.0\.0\.1:\d+)/)");
+    if (!line || !std::regex_search(*line, m, where)) throw std::runtime_error("the server did not say where it listens");
+    base = m[1];
+  }
+  /// SIGTERM: a graceful stop. Returns the exit code.
+  int stop() {
+    p.signal(SIGTERM);
+    const int status = p.wait();
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  cairn_test::child_process p;
+  std::string base;
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(serve)
+
+BOOST_AUTO_TEST_CASE(config_file_and_flags) {
+  auto c = cairn::serve::default_config();
+  BOOST_TEST(c.http.port == 8080);
+  cairn::serve::apply_json(c, R"({"port": 9000, "durability": "normal", "expose": ["a", "b"],
+                                   "max_connections": 7, "read_timeout_ms": 1500, "data_dir": "/x"})");
+  BOOST_TEST(c.http.port == 9000);
+  BOOST_TEST((c.runtime.durability == cairn::durability::normal));
+  BOOST_TEST(c.expose.size() == 2);
+  BOOST_TEST(c.http.max_connections == 7);
+  BOOST_TEST(c.http.read_timeout.count() == 1500);
+  BOOST_TEST(c.runtime.data_dir == "/x");
+  cairn::serve::apply_flags(c, {"--port", "9001", "--max-body-bytes=10", "--expose", "a"});
+  BOOST_TEST(c.http.port == 9001);
+  BOOST_TEST(c.http.max_body_bytes == 10);
+  BOOST_TEST(c.expose.size() == 1);
+
+  auto refused = [&](auto f, std::string_view needle) {
+    try {
+      f();
+    } catch (const std::invalid_argument& e) {
+      return std::string_view(e.what()).find(needle) != std::string_view::npos;
+    }
+    return false;
+  };
+  BOOST_TEST(refused([&] { cairn::serve::apply_json(c, R"({"prot": 1})"); }, "unknown setting 'prot'"));
+  BOOST_TEST(refused([&] { cairn::serve::apply_json(c, R"({"port": 70000})"); }, "'port': at most 65535"));
+  BOOST_TEST(refused([&] { cairn::serve::apply_json(c, R"({"port": "80"})"); }, "'port': expected a non-negative"));
+  BOOST_TEST(refused([&] { cairn::serve::apply_json(c, R"({"durability": "fast"})"); }, "full, normal or memory"));
+  BOOST_TEST(refused([&] { cairn::serve::apply_json(c, "{not json"); }, "not valid JSON"));
+  BOOST_TEST(refused([&] { cairn::serve::apply_flags(c, {"--port"}); }, "needs a value"));
+  BOOST_TEST(refused([&] { cairn::serve::apply_flags(c, {"--port", "-1"}); }, "'port'"));
+  BOOST_TEST(refused([&] { cairn::serve::apply_flags(c, {"--config", "/nonexistent/c.json"}); }, "cannot read"));
+  BOOST_TEST(c.http.port == 9001);  // nothing half-applied by a refused value
+}
+
+BOOST_AUTO_TEST_CASE(the_server_binary_keeps_counts_across_restarts) {
+  cairn_test::temp_dir dir;
+  {
+    server_process s(dir.path());
+    BOOST_TEST(cairn_test::curl({"-X", "POST", s.base + "/counter/visits"}).out == "1");
+    BOOST_TEST(cairn_test::curl({"--data-binary", "41", s.base + "/counter/visits"}).out == "42");
+    BOOST_TEST(cairn_test::curl({"-w", "%{http_code}", "-o", "/dev/null", "--data-binary", "x", s.base + "/counter/visits"})
+                   .out == "400");
+    BOOST_TEST(s.stop() == 0);
+  }
+  server_process s(dir.path());
+  BOOST_TEST(cairn_test::curl({s.base + "/counter/visits"}).out == "42");
+  BOOST_TEST(cairn_test::curl({"-X", "DELETE", s.base + "/counter/visits"}).out == "0");
+  BOOST_TEST(s.stop() == 0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
