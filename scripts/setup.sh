@@ -15,6 +15,10 @@ apt_packages=(
   libuv1 libicu72 libc-ares2 libnghttp2-14 libbrotli1 libssl3 zlib1g
 )
 
+# Benchmark peers, only with --bench (scripts/bench.sh): wrk drives the HTTP
+# benchmark, nginx is one of its peers.
+if [[ "${1:-}" == "--bench" ]]; then apt_packages+=(wrk nginx-light); fi
+
 sudo_cmd=()
 if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
 

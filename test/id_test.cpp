@@ -50,6 +50,20 @@ BOOST_AUTO_TEST_CASE(names_give_deterministic_distinct_ids) {
              things.id_from_name("a").to_string());
 }
 
+// Ids name database files: the derivation must never change. (Pinned from the
+// first implementation, OpenSSL's one-shot HMAC; checked again when it became
+// a keyed context that is reused.)
+BOOST_AUTO_TEST_CASE(name_ids_are_stable_across_versions) {
+  cairn::runtime rt;
+  auto things = rt.register_namespace<thing>("thing");
+  BOOST_TEST(things.id_from_name("a").to_string() ==
+             "3cea6639266f42da33239e64fb4122389ad8658c93bbc336a34a441bd8454a30");
+  // The same from another thread (each thread keeps its own keyed context).
+  std::string there;
+  std::thread([&] { there = things.id_from_name("a").to_string(); }).join();
+  BOOST_TEST(there == things.id_from_name("a").to_string());
+}
+
 BOOST_AUTO_TEST_CASE(unique_ids_are_distinct_and_round_trip) {
   cairn::runtime rt;
   auto things = rt.register_namespace<thing>("thing");

@@ -3,7 +3,6 @@
 #include <boost/test/unit_test.hpp>
 
 #include <csignal>
-#include <regex>
 #include <string>
 
 #include <cairn/http/serve.hpp>
@@ -20,10 +19,11 @@ struct server_process {
       : p({CAIRN_SERVER_BINARY, "serve", "--port", "0", "--data-dir", data.string(), "--durability", "normal",
            "--shards", "2"}) {
     auto line = p.read_line(std::chrono::seconds(30));
-    std::smatch m;
-    static const std::regex where(R"(serving on (http://127\.0\.0\.1:\d+)/)");
-    if (!line || !std::regex_search(*line, m, where)) throw std::runtime_error("the server did not say where it listens");
-    base = m[1];
+    static constexpr std::string_view prefix = "serving on http://127.0.0.1:";
+    const auto at = line ? line->find(prefix) : std::string::npos;
+    const auto end = at == std::string::npos ? at : line->find('/', at + prefix.size());
+    if (end == std::string::npos) throw std::runtime_error("the server did not say where it listens");
+    base = line->substr(at + 11, end - at - 11);  // from "http://"
   }
   /// SIGTERM: a graceful stop. Returns the exit code.
   int stop() {

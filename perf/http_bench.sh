@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# HTTP benchmark: wrk against four servers on 127.0.0.1, one after the other,
+# in one run; prints requests/s and ratios, and writes the same as JSON.
+#   (a) perf/beast_hello.cpp: bare Beast, one thread per core (the peer)
+#   (b) nginx (Debian) returning a fixed 200
+#   (c) cairn routing GET /hello/bench to a native actor with a fixed body
+#   (d) cairn POST /counter/bench: the example counter, `full` durability
+#       (every increment fsync-ed before its response; group commit)
+#
+#   perf/http_bench.sh [--seconds S] [--connections C] [--json FILE] [--build DIR]
+# Needs wrk and nginx (scripts/setup.sh --bench installs them).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+seconds=5 connections=64 build="${root}/build" json=""
+while (($#)); do
+  case "$1" in
+    --seconds) seconds="$2"; shift 2 ;;
+    --connections) connections="$2"; shift 2 ;;
+    --json) json="$2"; shift 2 ;;
+    --build) build="$2"; shift 2 ;;
+    *) echo "http_bench: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+json="${json:-${build}/http_bench.json}"
+for tool in wrk nginx; do
+  command -v "$tool" >/dev/null || { echo "http_bench: $tool is missing: run scripts/setup.sh --bench" >&2; exit 2; }
+done
+scratch="$(mktemp -d /tmp/cairn-http-bench-XXXXXX)"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$scratch"
+}
+trap cleanup EXIT
+
+# Starts "$@" in the background with stdout to $scratch/out.N and waits for a
+# line matching a port; sets `port`.
+start_server() {
+  local out="${scratch}/out.${#pids[@]}"
+  "$@" >"$out" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 100); do
+    port="$(grep -oE '(listening on |127\.0\.0\.1:)[0-9]+' "$out" | grep -oE '[0-9]+$' | head -1 || true)"
+    [[ -n "$port" ]] && return 0
+    sleep 0.1
+  done
+  echo "http_bench: $1 did not start:" >&2; cat "$out" >&2; exit 1
+}
+stop_server() { kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true; unset 'pids[-1]'; }
+
+# wrk for $seconds against URL (optionally with a Lua script); prints requests/s.
+measure() {
+  local url="$1" script="${2:-}" args=(-t 2 -c "$connections" -d "${seconds}s" --latency)
+  [[ -n "$script" ]] && args+=(-s "$script")
+  wrk "${args[@]}" "$url" >"${scratch}/wrk.txt"
+  if grep -q "Non-2xx" "${scratch}/wrk.txt"; then echo "http_bench: non-2xx answers from $url" >&2; cat "${scratch}/wrk.txt" >&2; exit 1; fi
+  awk '/^Requests\/sec:/ {print $2}' "${scratch}/wrk.txt"
+}
+
+cat >"${scratch}/post.lua" <<'LUA'
+wrk.method = "POST"
+LUA
+
+declare -A rate
+start_server "${build}/perf/beast_hello" 0 2
+rate[beast]="$(measure "http://127.0.0.1:${port}/")"; stop_server
+
+mkdir -p "${scratch}/nginx"
+for attempt in 1 2 3 4 5; do
+  nport=$((20000 + RANDOM % 40000))
+  cat >"${scratch}/nginx/nginx.conf" <<CONF
+worker_processes 2;
+daemon off;
+pid ${scratch}/nginx/nginx.pid;
+error_log ${scratch}/nginx/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${scratch}/nginx/body;
+  proxy_temp_path ${scratch}/nginx/proxy;
+  fastcgi_temp_path ${scratch}/nginx/fastcgi;
+  uwsgi_temp_path ${scratch}/nginx/uwsgi;
+  scgi_temp_path ${scratch}/nginx/scgi;
+  server { listen 127.0.0.1:${nport}; location / { return 200 "hello"; } }
+}
+CONF
+  nginx -p "${scratch}/nginx" -c "${scratch}/nginx/nginx.conf" >"${scratch}/nginx/out" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:${nport}/" && break; sleep 0.1; done
+  if curl -s -o /dev/null "http://127.0.0.1:${nport}/"; then break; fi
+  stop_server
+done
+rate[nginx]="$(measure "http://127.0.0.1:${nport}/")"; stop_server
+
+start_server "${build}/perf/cairn_http_peer" serve --port 0 --shards 2 --durability full --data-dir "${scratch}/data"
+rate[cairn_hello]="$(measure "http://127.0.0.1:${port}/hello/bench")"
+rate[cairn_counter]="$(measure "http://127.0.0.1:${port}/counter/bench" "${scratch}/post.lua")"
+count="$(curl -s "http://127.0.0.1:${port}/counter/bench")"
+stop_server
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+printf '%-44s %12s %8s\n' "server (wrk: 2 threads, ${connections} connections, ${seconds} s)" "requests/s" "ratio"
+printf '%-44s %12.0f %8s\n' "(a) bare Beast, fixed 200" "${rate[beast]}" "1.00"
+printf '%-44s %12.0f %8s\n' "(b) nginx, fixed 200" "${rate[nginx]}" "$(ratio "${rate[nginx]}" "${rate[beast]}")"
+printf '%-44s %12.0f %8s\n' "(c) cairn -> native actor, fixed body" "${rate[cairn_hello]}" "$(ratio "${rate[cairn_hello]}" "${rate[beast]}")"
+printf '%-44s %12.0f %8s\n' "(d) cairn counter, full durability (POST)" "${rate[cairn_counter]}" "$(ratio "${rate[cairn_counter]}" "${rate[beast]}")"
+echo "(ratios against (a); the counter ended at ${count})"
+cat >"$json" <<JSON
+{"seconds": ${seconds}, "connections": ${connections},
+ "requests_per_s": {"beast": ${rate[beast]}, "nginx": ${rate[nginx]}, "cairn_hello": ${rate[cairn_hello]}, "cairn_counter_full": ${rate[cairn_counter]}},
+ "ratio_cairn_hello_vs_beast": $(ratio "${rate[cairn_hello]}" "${rate[beast]}"),
+ "counter_final": ${count:-0}}
+JSON
+echo "wrote $json"
