@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Builds and runs the Savina benchmarks against CAF (build/savina.json), then the
-# storage benchmarks against raw SQLite (build/storage_bench.json).
+# Builds and runs the Savina benchmarks against CAF (build/savina.json), the
+# storage benchmarks against raw SQLite (build/storage_bench.json), and the HTTP
+# benchmark against bare Beast and nginx (build/http_bench.json).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-bash "${root}/scripts/setup.sh"
+bash "${root}/scripts/setup.sh" --bench
 bash "${root}/scripts/build.sh" "${root}/build"
 "${root}/build/perf/savina" --json "${root}/build/savina.json" "$@"
 # Storage: cairn's per-actor SQLite against raw SQLite; writes build/storage_bench.json.
 "${root}/build/perf/storage_bench" --json "${root}/build/storage_bench.json"
+# HTTP: wrk against bare Beast, nginx and cairn's server; writes build/http_bench.json.
+bash "${root}/perf/http_bench.sh" --build "${root}/build"
