@@ -22,6 +22,7 @@
 #include <cairn/actor_namespace.hpp>
 #include <cairn/actor_ref.hpp>
 #include <cairn/http/message.hpp>
+#include <cairn/http/target.hpp>
 #include <cairn/task.hpp>
 
 namespace cairn::http {
@@ -35,19 +36,6 @@ template <class T>
 concept fetchable = requires(T& a, request r) {
   { a.fetch(std::move(r)) } -> std::same_as<task<response>>;
 };
-
-/// The path of a request target without its query, and the segments of an
-/// actor route. Exposed for tests; routing uses them.
-struct actor_target {
-  std::string namespace_name;  // the first segment
-  std::string key;             // the name (percent-decoded) or the hex id
-  bool is_id = false;          // key came as `~<hex>`
-};
-/// nullopt unless `target` is `/<segment>/<segment>[/...][?query]` with
-/// non-empty, well-formed (percent-encoding) segments.
-[[nodiscard]] std::optional<actor_target> parse_actor_target(std::string_view target);
-/// Decodes %XX escapes; nullopt if one is malformed or decodes to NUL.
-[[nodiscard]] std::optional<std::string> percent_decode(std::string_view s);
 
 class router {
  public:
