@@ -22,9 +22,12 @@
 #include <vector>
 
 #include <cairn/detail/shard.hpp>
+#include <cairn/http/stream.hpp>
 #include <cairn/sleep.hpp>
 #include <cairn/spawn.hpp>
 #include <cairn/use_task.hpp>
+
+#include "body_stream.hpp"
 
 namespace cairn::http {
 
@@ -43,6 +46,7 @@ struct connection {
   explicit connection(tcp::socket s) : stream(std::move(s)) {}
   beast::tcp_stream stream;
   bool idle = false;  // waiting for the first byte of a request
+  std::shared_ptr<detail::body_stream> streaming;  // the body being streamed, if any
 };
 
 /// The status for a request that could not be read, or nullopt to just close.
@@ -77,7 +81,7 @@ struct server::state : std::enable_shared_from_this<server::state> {
 
   /// Binds shard `i`'s listening socket (on that shard) to `port`.
   task<std::uint16_t> listen(unsigned i, std::uint16_t want) {
-    auto& io = detail::shard::current()->io();
+    auto& io = cairn::detail::shard::current()->io();
     tcp::endpoint ep(net::ip::make_address(opts.address), want);
     auto& acc = shards[i].acceptor.emplace(io);
     acc.open(ep.protocol());
@@ -182,12 +186,55 @@ struct server::state : std::enable_shared_from_this<server::state> {
         res.body().clear();
         res.content_length(size);
       }
+      if (res.body_stream()) {
+        c.streaming = res.body_stream();
+        const bool ok = co_await send_streamed(c, res, head);
+        c.streaming.reset();
+        if (!ok || !again) co_return;
+        continue;
+      }
       c.stream.expires_after(opts.write_timeout);
       bhttp::response_serializer<bhttp::string_body> sr(res);
       if (head) sr.split(true);
       auto [wec, wn] = head ? co_await bhttp::async_write_header(c.stream, sr, as_result)
                             : co_await bhttp::async_write(c.stream, sr, as_result);
       if (wec || !again) co_return;
+    }
+  }
+
+  /// The header, then each chunk as the writer produces it, then the end.
+  /// False if the connection cannot go on (the client left, or the writer's
+  /// output became void and the body was cut off).
+  task<bool> send_streamed(connection& c, response& res, bool head) {
+    auto st = res.body_stream();
+    res.chunked(true);
+    bhttp::response_serializer<bhttp::string_body> sr(res);
+    sr.split(true);
+    c.stream.expires_after(opts.write_timeout);
+    auto [hec, hn] = co_await bhttp::async_write_header(c.stream, sr, as_result);
+    if (hec || head) {
+      st->client_gone();
+      co_return !hec;
+    }
+    auto& io = cairn::detail::shard::current()->io();
+    std::string chunk;
+    for (;;) {
+      c.stream.expires_never();  // a stream may idle as long as its writer likes
+      const auto ev = co_await st->next(io, chunk);
+      c.stream.expires_after(opts.write_timeout);
+      if (ev == detail::body_stream::event::aborted) {
+        st->client_gone();
+        co_return false;
+      }
+      if (ev == detail::body_stream::event::end) {
+        auto [eec, en] = co_await net::async_write(c.stream, bhttp::make_chunk_last(), as_result);
+        co_return !eec;
+      }
+      auto [cec, cn] = co_await net::async_write(c.stream, bhttp::make_chunk(net::buffer(chunk)), as_result);
+      if (cec) {
+        st->client_gone();
+        co_return false;
+      }
     }
   }
 
@@ -213,8 +260,10 @@ struct server::state : std::enable_shared_from_this<server::state> {
       boost::system::error_code ignored;
       sh.acceptor->close(ignored);
     }
-    for (connection* c : sh.connections)
+    for (connection* c : sh.connections) {
       if (c->idle) c->stream.socket().cancel();
+      if (c->streaming) c->streaming->end_by_server();
+    }
   }
 };
 

@@ -33,6 +33,9 @@ void shard::hold_reply(actor& a, message* m) { actor_access::engine(a)->hold(m, 
 
 void hold_output(actor& from, message* m) { actor_access::engine(from)->hold(m, false); }
 
+// Released like a reply: run at the commit, failed if it fails.
+void hold_effect(actor& from, work_item* w) { actor_access::engine(from)->hold(w, true); }
+
 // ---- the idle list ----
 
 void shard::link_idle(actor& a) noexcept {

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include <cairn/detail/detached.hpp>
+#include <cairn/detail/output_gate.hpp>
 #include <cairn/errors.hpp>
 #include <cairn/spawn.hpp>
 
@@ -14,7 +15,8 @@ namespace cairn {
 
 namespace detail {
 
-void hold_output(actor& from, message* m);  // residency.cpp
+void hold_output(actor& from, message* m);     // residency.cpp
+void hold_effect(actor& from, work_item* w);  // residency.cpp
 
 void dispatch(message* m, bool root) {
   m->root_ = root;
@@ -44,6 +46,16 @@ void dispatch(message* m, bool root) {
     throw runtime_stopped();
   }
   target.post_remote(m);
+}
+
+gate_state gate_output(work_item* w) {
+  actor* from = current_actor;
+  if (!from || !shard::current()) return gate_state::open;
+  if (actor_access::unflushed(*from)) {
+    hold_effect(*from, w);
+    return gate_state::held;
+  }
+  return actor_access::was_reset(*from) ? gate_state::closed : gate_state::open;
 }
 
 void report_unhandled(const actor_id& id, std::exception_ptr e) noexcept {

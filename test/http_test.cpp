@@ -9,6 +9,9 @@
 
 #include <cairn/cairn.hpp>
 #include <cairn/http/server.hpp>
+#include <cairn/http/stream.hpp>
+#include <cairn/storage.hpp>
+#include <cairn/testing/fault_vfs.hpp>
 
 #include "http_client.hpp"
 #include "support.hpp"
@@ -39,11 +42,37 @@ class web_counter : public cairn::actor {
   int n_ = 0;
 };
 
+/// A Server-Sent Events feed per name: /events opens it, /next sends the
+/// request body as an event, /end closes it.
+class feed : public cairn::actor {
+ public:
+  cairn::task<response> fetch(request req) {
+    std::string_view target = req.target();
+    if (target.ends_with("/events")) {
+      auto [res, out] = cairn::http::make_streamed_response(status::ok, "text/event-stream");
+      out.write(cairn::http::sse_event("one", "greeting", "1"));
+      out_ = std::move(out);
+      co_return std::move(res);
+    }
+    if (target.ends_with("/next"))
+      co_return make_response(status::ok, out_.write(cairn::http::sse_event(req.body())) ? "sent" : "closed");
+    if (target.ends_with("/end")) {
+      out_.close();
+      co_return make_response(status::ok, "ended");
+    }
+    co_return make_response(status::not_found, "no such thing");
+  }
+
+ private:
+  cairn::http::body_writer out_;
+};
+
 struct fixture {
   explicit fixture(cairn::http::server_options o = {}) : rt(cairn_test::shards(2)) {
     counters = rt.register_namespace<web_counter>("counter");
     cairn::http::router r;
     r.expose("counter", counters);
+    r.expose("feed", rt.register_namespace<feed>("feed"));
     r.add("/health", [](request) -> cairn::task<response> { co_return make_response(status::ok, "ok"); });
     r.before([](request& req) -> cairn::task<std::optional<response>> {
       if (req.target().starts_with("/private") && req[cairn::http::field::authorization] != "Bearer yes")
@@ -169,6 +198,84 @@ BOOST_AUTO_TEST_CASE(stop_closes_idle_connections_and_finishes) {
   const bool prompt = std::chrono::steady_clock::now() - t0 < 5s;
   BOOST_TEST(prompt);
   BOOST_TEST(idle.read_all().starts_with("HTTP/1.1 200"));  // its answer, then the close
+}
+
+BOOST_FIXTURE_TEST_CASE(streams_server_sent_events_as_they_are_written, fixture) {
+  // curl prints each event as it arrives (-N: no buffering). The next event
+  // is only written after the test has read the previous one, so each line
+  // below proves a chunk crossed before the body ended.
+  cairn_test::child_process sse({"/usr/bin/curl", "--silent", "-N", "--max-time", "20", base + "/feed/f/events"});
+  auto line = [&] { return sse.read_line(std::chrono::seconds(10)).value_or("<end>"); };
+  BOOST_TEST(line() == "event: greeting");
+  BOOST_TEST(line() == "id: 1");
+  BOOST_TEST(line() == "data: one");
+  BOOST_TEST(line() == "");
+  BOOST_TEST(cairn_test::curl({"--data-binary", "two\nlines", base + "/feed/f/next"}).out == "sent");
+  BOOST_TEST(line() == "data: two");
+  BOOST_TEST(line() == "data: lines");
+  BOOST_TEST(line() == "");
+  BOOST_TEST(cairn_test::curl({base + "/feed/f/end"}).out == "ended");
+  BOOST_TEST(!sse.read_line(std::chrono::seconds(10)).has_value());  // the body ended: curl exits
+  const int status = sse.wait();
+  BOOST_TEST((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+  BOOST_TEST(cairn_test::curl({"--data-binary", "late", base + "/feed/f/next"}).out == "closed");
+}
+
+/// Writes to storage, then an event: the event may leave only once the write
+/// is durable.
+class gated_feed : public cairn::actor {
+ public:
+  cairn::task<response> fetch(request req) {
+    if (req.target().ends_with("/events")) {
+      auto [res, out] = cairn::http::make_streamed_response(status::ok, "text/event-stream");
+      out_ = std::move(out);
+      co_return std::move(res);
+    }
+    const auto n = storage().get_as<std::int64_t>("n").value_or(0) + 1;
+    storage().put("n", n);
+    out_.write(cairn::http::sse_event("write " + std::to_string(n)));
+    co_return make_response(status::ok, std::to_string(n));
+  }
+
+ private:
+  cairn::http::body_writer out_;
+};
+
+BOOST_AUTO_TEST_CASE(events_after_a_failed_commit_never_leave) {
+  cairn_test::temp_dir dir;
+  auto o = cairn_test::shards(2);
+  o.data_dir = dir.path();
+  o.sqlite_vfs = cairn::testing::install_fault_vfs();
+  o.on_unhandled_error = [](std::exception_ptr, std::string_view) {};
+  cairn::runtime rt(o);
+  cairn::http::router r;
+  r.expose("gated", rt.register_namespace<gated_feed>("gated"));
+  r.on_error = [](std::exception_ptr, std::string_view) {};
+  cairn::http::server srv(rt, std::move(r));
+  srv.start();
+  const std::string base = "http://127.0.0.1:" + std::to_string(srv.port()) + "/gated/g";
+  cairn_test::child_process sse({"/usr/bin/curl", "--silent", "-N", "--max-time", "20", base + "/events"});
+  BOOST_TEST(cairn_test::curl({"-X", "POST", base + "/write"}).out == "1");
+  BOOST_TEST(sse.read_line(std::chrono::seconds(10)).value_or("<end>") == "data: write 1");
+  BOOST_TEST(sse.read_line(std::chrono::seconds(10)).value_or("<end>") == "");
+  cairn::testing::fail_writes(true);
+  const auto failed = cairn_test::curl({"-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", base + "/write"});
+  cairn::testing::fail_writes(false);
+  BOOST_TEST(failed.out == "500");  // the caller learns the write failed
+  // The event written after it never arrives: the body is cut off instead.
+  BOOST_TEST(!sse.read_line(std::chrono::seconds(10)).has_value());
+  const int status = sse.wait();
+  BOOST_TEST(!(WIFEXITED(status) && WEXITSTATUS(status) == 0));  // curl saw an incomplete body
+  BOOST_TEST(cairn_test::curl({"-X", "POST", base + "/write"}).out == "2");  // nothing lost, still serving
+  rt.stop();
+  rt.run();
+}
+
+BOOST_AUTO_TEST_CASE(sse_event_format) {
+  using cairn::http::sse_event;
+  BOOST_TEST(sse_event("a") == "data: a\n\n");
+  BOOST_TEST(sse_event("a\r\nb\nc", "e", "7") == "event: e\nid: 7\ndata: a\ndata: b\ndata: c\n\n");
+  BOOST_TEST(sse_event("x", "bad\nevent") == "event: bad event\ndata: x\n\n");
 }
 
 BOOST_AUTO_TEST_CASE(parses_actor_targets) {

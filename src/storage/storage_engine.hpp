@@ -44,7 +44,7 @@ class statement {
 /// Output produced after a write, waiting for the commit.
 struct held_output {
   work_item* item;
-  bool reply;  // a reply of this actor (else a message it sends)
+  bool reply;  // a reply or another effect (run at release), else a message it sends
 };
 
 /// The stored alarm of one actor.

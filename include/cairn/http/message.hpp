@@ -1,8 +1,11 @@
 #pragma once
 /// HTTP messages as cairn's server hands them to handlers and actors: Beast's
-/// request and response with the whole body in a string.
+/// request with the whole body in a string, and a response that is Beast's
+/// (whole body in a string) or a header whose body streams (stream.hpp).
+#include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -13,7 +16,26 @@ using status = boost::beast::http::status;
 using verb = boost::beast::http::verb;
 using field = boost::beast::http::field;
 using request = boost::beast::http::request<boost::beast::http::string_body>;
-using response = boost::beast::http::response<boost::beast::http::string_body>;
+
+namespace detail {
+class body_stream;
+}
+
+class response : public boost::beast::http::response<boost::beast::http::string_body> {
+ public:
+  using base = boost::beast::http::response<boost::beast::http::string_body>;
+  using base::base;
+  response() = default;
+  response(base b) : base(std::move(b)) {}  // NOLINT: a Beast response is a response
+
+  /// Set for a streamed body (make_streamed_response): the server sends the
+  /// header, then each chunk as it is written.
+  [[nodiscard]] const std::shared_ptr<detail::body_stream>& body_stream() const noexcept { return stream_; }
+  void set_body_stream(std::shared_ptr<detail::body_stream> s) noexcept { stream_ = std::move(s); }
+
+ private:
+  std::shared_ptr<detail::body_stream> stream_;
+};
 
 /// A response with `body` and its Content-Type (HTTP/1.1).
 [[nodiscard]] response make_response(status s, std::string body, std::string_view content_type = "text/plain");
