@@ -6,9 +6,12 @@
 #   (c) cairn routing GET /hello/bench to a native actor with a fixed body
 #   (d) cairn POST /counter/bench: the example counter, `full` durability
 #       (every increment fsync-ed before its response; group commit)
+#   (e) workerd (npm, perf/workerd/) POST /counter/bench: the same counter as
+#       a JavaScript Durable Object with SQLite-backed storage on local disk
 #
 #   perf/http_bench.sh [--seconds S] [--connections C] [--json FILE] [--build DIR]
-# Needs wrk and nginx (scripts/setup.sh --bench installs them).
+# Needs wrk, nginx and npm (scripts/setup.sh --bench installs them); installs
+# workerd into perf/workerd/node_modules at the version package.json pins.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 seconds=5 connections=64 build="${root}/build" json=""
@@ -22,9 +25,13 @@ while (($#)); do
   esac
 done
 json="${json:-${build}/http_bench.json}"
-for tool in wrk nginx; do
+for tool in wrk nginx npm; do
   command -v "$tool" >/dev/null || { echo "http_bench: $tool is missing: run scripts/setup.sh --bench" >&2; exit 2; }
 done
+workerd_dir="${root}/perf/workerd"
+if [[ ! -x "${workerd_dir}/node_modules/.bin/workerd" ]]; then
+  (cd "$workerd_dir" && npm install --no-audit --no-fund --silent >/dev/null)
+fi
 scratch="$(mktemp -d /tmp/cairn-http-bench-XXXXXX)"
 pids=()
 cleanup() {
@@ -99,17 +106,34 @@ rate[cairn_counter]="$(measure "http://127.0.0.1:${port}/counter/bench" "${scrat
 count="$(curl -s "http://127.0.0.1:${port}/counter/bench")"
 stop_server
 
+# (e) workerd: a free port is found by trying (it takes the address on the command line).
+mkdir -p "${scratch}/workerd"
+for attempt in 1 2 3 4 5; do
+  wport=$((20000 + RANDOM % 40000))
+  (cd "$workerd_dir" && exec ./node_modules/.bin/workerd serve config.capnp --socket-addr "http=127.0.0.1:${wport}" \
+    --directory-path "do-storage=${scratch}/workerd") >"${scratch}/workerd.out" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:${wport}/hello" && break; sleep 0.1; done
+  if curl -s -o /dev/null "http://127.0.0.1:${wport}/hello"; then break; fi
+  stop_server
+done
+rate[workerd_counter]="$(measure "http://127.0.0.1:${wport}/counter/bench" "${scratch}/post.lua")"
+wcount="$(curl -s "http://127.0.0.1:${wport}/counter/bench")"
+stop_server
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 printf '%-44s %12s %8s\n' "server (wrk: 2 threads, ${connections} connections, ${seconds} s)" "requests/s" "ratio"
 printf '%-44s %12.0f %8s\n' "(a) bare Beast, fixed 200" "${rate[beast]}" "1.00"
 printf '%-44s %12.0f %8s\n' "(b) nginx, fixed 200" "${rate[nginx]}" "$(ratio "${rate[nginx]}" "${rate[beast]}")"
 printf '%-44s %12.0f %8s\n' "(c) cairn -> native actor, fixed body" "${rate[cairn_hello]}" "$(ratio "${rate[cairn_hello]}" "${rate[beast]}")"
 printf '%-44s %12.0f %8s\n' "(d) cairn counter, full durability (POST)" "${rate[cairn_counter]}" "$(ratio "${rate[cairn_counter]}" "${rate[beast]}")"
-echo "(ratios against (a); the counter ended at ${count})"
+printf '%-44s %12.0f %8s\n' "(e) workerd JS Durable Object counter (POST)" "${rate[workerd_counter]}" "$(ratio "${rate[workerd_counter]}" "${rate[beast]}")"
+echo "(ratios against (a); (d) against (e): $(ratio "${rate[cairn_counter]}" "${rate[workerd_counter]}")x; counters ended at ${count} and ${wcount})"
 cat >"$json" <<JSON
 {"seconds": ${seconds}, "connections": ${connections},
- "requests_per_s": {"beast": ${rate[beast]}, "nginx": ${rate[nginx]}, "cairn_hello": ${rate[cairn_hello]}, "cairn_counter_full": ${rate[cairn_counter]}},
+ "requests_per_s": {"beast": ${rate[beast]}, "nginx": ${rate[nginx]}, "cairn_hello": ${rate[cairn_hello]}, "cairn_counter_full": ${rate[cairn_counter]}, "workerd_counter": ${rate[workerd_counter]}},
  "ratio_cairn_hello_vs_beast": $(ratio "${rate[cairn_hello]}" "${rate[beast]}"),
- "counter_final": ${count:-0}}
+ "ratio_cairn_counter_vs_workerd": $(ratio "${rate[cairn_counter]}" "${rate[workerd_counter]}"),
+ "counter_final": ${count:-0}, "workerd_counter_final": ${wcount:-0}}
 JSON
 echo "wrote $json"

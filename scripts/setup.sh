@@ -16,8 +16,14 @@ apt_packages=(
 )
 
 # Benchmark peers, only with --bench (scripts/bench.sh): wrk drives the HTTP
-# benchmark, nginx is one of its peers.
-if [[ "${1:-}" == "--bench" ]]; then apt_packages+=(wrk nginx-light); fi
+# benchmark, nginx is one of its peers, npm fetches another (workerd).
+# Each is skipped if its command is there already (a node from elsewhere
+# brings its own npm, and Debian's npm would conflict with it).
+if [[ "${1:-}" == "--bench" ]]; then
+  command -v wrk >/dev/null || apt_packages+=(wrk)
+  command -v nginx >/dev/null || apt_packages+=(nginx-light)
+  command -v npm >/dev/null || apt_packages+=(nodejs npm)
+fi
 
 sudo_cmd=()
 if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
