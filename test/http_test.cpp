@@ -3,12 +3,15 @@
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <chrono>
 #include <string>
 #include <thread>
 
 #include <cairn/cairn.hpp>
 #include <cairn/http/server.hpp>
+#include <cairn/http/static_files.hpp>
 #include <cairn/http/stream.hpp>
 #include <cairn/storage.hpp>
 #include <cairn/testing/fault_vfs.hpp>
@@ -269,6 +272,61 @@ BOOST_AUTO_TEST_CASE(events_after_a_failed_commit_never_leave) {
   BOOST_TEST(cairn_test::curl({"-X", "POST", base + "/write"}).out == "2");  // nothing lost, still serving
   rt.stop();
   rt.run();
+}
+
+BOOST_AUTO_TEST_CASE(serves_static_files_inside_their_folder_only) {
+  cairn_test::temp_dir dir;
+  const auto www = dir.path() / "www";
+  std::filesystem::create_directories(www / "sub");
+  std::ofstream(www / "index.html") << "<h1>home</h1>";
+  std::ofstream(www / "sub" / "app.js") << "let x = 1;";
+  std::ofstream(dir.path() / "secret.txt") << "secret";
+  std::filesystem::create_symlink(dir.path() / "secret.txt", www / "link.txt");
+  cairn::runtime rt(cairn_test::shards(2));
+  cairn::http::router r;
+  r.add("/app", cairn::http::static_files("/app", www));
+  cairn::http::server srv(rt, std::move(r));
+  srv.start();
+  const std::string base = "http://127.0.0.1:" + std::to_string(srv.port());
+  auto get = [&](const std::string& path) {
+    return cairn_test::curl({"--path-as-is", "-w", " %{http_code} %{content_type}", base + path}).out;
+  };
+  BOOST_TEST(get("/app/") == "<h1>home</h1> 200 text/html; charset=utf-8");
+  BOOST_TEST(get("/app") == "<h1>home</h1> 200 text/html; charset=utf-8");
+  BOOST_TEST(get("/app/sub/app.js") == "let x = 1; 200 text/javascript; charset=utf-8");
+  BOOST_TEST(get("/app/sub%2Fapp.js").ends_with(" 200 text/javascript; charset=utf-8"));  // decoded, still inside
+  BOOST_TEST(get("/app/../secret.txt").find(" 404 ") != std::string::npos);
+  BOOST_TEST(get("/app/sub/%2E%2E/%2E%2E/secret.txt").find(" 404 ") != std::string::npos);
+  BOOST_TEST(get("/app/link.txt").find(" 404 ") != std::string::npos);  // a link out of the folder
+  BOOST_TEST(get("/app/missing.css").find(" 404 ") != std::string::npos);
+  BOOST_TEST(cairn_test::curl({"-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", base + "/app/"}).out == "405");
+  rt.stop();
+  rt.run();
+}
+
+BOOST_FIXTURE_TEST_CASE(abrupt_disconnects_leave_the_server_serving, fixture) {
+  {  // Half a body, then gone.
+    cairn_test::raw_client c(server->port());
+    c.send("POST /counter/d/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly part");
+  }
+  {  // Half a header, then gone.
+    cairn_test::raw_client c(server->port());
+    c.send("GET /counter/d/inc HTTP/1.1\r\nHo");
+  }
+  {  // An event stream whose client leaves: the writer learns it.
+    cairn_test::child_process sse({"/usr/bin/curl", "--silent", "-N", "--max-time", "20", base + "/feed/gone/events"});
+    BOOST_TEST(sse.read_line(std::chrono::seconds(10)).value_or("<end>") == "event: greeting");
+    sse.kill();
+  }
+  // The first write after the client left may still be queued; within a few
+  // writes the writer sees the connection gone.
+  std::string answer;
+  for (int i = 0; i < 50 && answer != "closed"; ++i)
+    answer = cairn_test::curl({"--data-binary", std::string(4096, 'x'), base + "/feed/gone/next"}).out;
+  BOOST_TEST(answer == "closed");
+  for (int i = 0; i < 1000 && server->connections() > 0; ++i) std::this_thread::sleep_for(1ms);
+  BOOST_TEST(server->connections() == 0);  // nothing left behind
+  BOOST_TEST(cairn_test::curl({base + "/counter/d/inc"}).out == "1");
 }
 
 BOOST_AUTO_TEST_CASE(sse_event_format) {
