@@ -123,6 +123,14 @@ struct server::state : std::enable_shared_from_this<server::state> {
     }
   }
 
+  /// Ends the connection's pending read or write with an error. The shutdown
+  /// makes the kernel finish a pending receive whatever the cancellation does.
+  static void end_io(connection& c) noexcept {
+    boost::system::error_code ignored;
+    c.sock.shutdown(tcp::socket::shutdown_both, ignored);
+    c.sock.close(ignored);
+  }
+
   /// Closes the connections of shard `i` whose deadline passed, until the stop.
   static task<void> sweep(std::shared_ptr<state> self, unsigned i) {
     using std::chrono::milliseconds;
@@ -131,11 +139,12 @@ struct server::state : std::enable_shared_from_this<server::state> {
     while (!self->stopping.load(std::memory_order_acquire)) {
       co_await sleep_for(every);
       const auto now = steady::now();
-      for (connection* c : self->shards[i].connections) {
-        if (c->deadline > now) continue;
+      std::vector<connection*> late;  // collected first: closing may resume a connection
+      for (connection* c : self->shards[i].connections)
+        if (c->deadline <= now) late.push_back(c);
+      for (connection* c : late) {
         c->disarm();
-        boost::system::error_code ignored;
-        c->sock.close(ignored);  // its pending read or write ends with an error
+        end_io(*c);
       }
     }
   }
@@ -243,7 +252,7 @@ struct server::state : std::enable_shared_from_this<server::state> {
     c.arm(opts.write_timeout);
     auto [hec, hn] = co_await bhttp::async_write_header(c.sock, sr, as_result);
     if (hec || head) {
-      st->client_gone();
+      st->consumer_gone();
       co_return !hec;
     }
     auto& io = cairn::detail::shard::current()->io();
@@ -253,7 +262,7 @@ struct server::state : std::enable_shared_from_this<server::state> {
       const auto ev = co_await st->next(io, chunk);
       c.arm(opts.write_timeout);
       if (ev == detail::body_stream::event::aborted) {
-        st->client_gone();
+        st->consumer_gone();
         co_return false;
       }
       if (ev == detail::body_stream::event::end) {
@@ -262,7 +271,7 @@ struct server::state : std::enable_shared_from_this<server::state> {
       }
       auto [cec, cn] = co_await net::async_write(c.sock, bhttp::make_chunk(net::buffer(chunk)), as_result);
       if (cec) {
-        st->client_gone();
+        st->consumer_gone();
         co_return false;
       }
     }
@@ -290,13 +299,12 @@ struct server::state : std::enable_shared_from_this<server::state> {
       boost::system::error_code ignored;
       sh.acceptor->close(ignored);
     }
+    std::vector<connection*> idle;  // collected first: closing may resume a connection
     for (connection* c : sh.connections) {
-      if (c->idle) {
-        boost::system::error_code ignored;
-        c->sock.cancel(ignored);
-      }
+      if (c->idle) idle.push_back(c);
       if (c->streaming) c->streaming->end_by_server();
     }
+    for (connection* c : idle) end_io(*c);
   }
 };
 

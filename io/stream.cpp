@@ -2,74 +2,10 @@
 // the state the connection reads (body_stream.hpp).
 #include "body_stream.hpp"
 
-#include <boost/asio/post.hpp>
-
 #include <cairn/actor.hpp>
 #include <cairn/detail/output_gate.hpp>
 
 namespace cairn::http {
-
-namespace detail {
-
-bool body_stream::push(std::string chunk) {
-  std::unique_lock lock(mutex_);
-  if (finished_ || failed_ || gone_) return false;
-  queue_.push_back(std::move(chunk));
-  wake_locked(lock);
-  return true;
-}
-
-void body_stream::finish() {
-  std::unique_lock lock(mutex_);
-  if (finished_ || failed_) return;
-  finished_ = true;
-  wake_locked(lock);
-}
-
-void body_stream::fail() {
-  std::unique_lock lock(mutex_);
-  if (failed_) return;
-  failed_ = true;
-  wake_locked(lock);
-}
-
-bool body_stream::accepting() const {
-  std::lock_guard lock(mutex_);
-  return !finished_ && !failed_ && !gone_;
-}
-
-body_stream::next_awaitable body_stream::next(boost::asio::io_context& io, std::string& out) {
-  return next_awaitable{*this, io, out};
-}
-
-void body_stream::client_gone() {
-  std::lock_guard lock(mutex_);
-  gone_ = true;
-  queue_.clear();
-}
-
-void body_stream::wake_locked(std::unique_lock<std::mutex>& lock) {
-  if (!waiter_) return;
-  auto h = std::exchange(waiter_, {});
-  auto* io = std::exchange(waiter_io_, nullptr);
-  lock.unlock();
-  boost::asio::post(*io, [h] {
-    h.resume();
-    cairn::detail::current_actor = nullptr;  // back in the event loop
-  });
-}
-
-body_stream::event body_stream::take_locked(std::string& out) {
-  if (failed_) return event::aborted;
-  if (!queue_.empty()) {
-    out = std::move(queue_.front());
-    queue_.pop_front();
-    return event::chunk;
-  }
-  return event::end;
-}
-
-}  // namespace detail
 
 namespace {
 

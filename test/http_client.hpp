@@ -64,6 +64,12 @@ class raw_client {
     if (::send(fd_, s.data(), s.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(s.size()))
       throw std::runtime_error("send failed");
   }
+  /// What arrives first (waits for at least one byte, or the read timeout).
+  std::string read_some() {
+    char buf[4096];
+    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+  }
   /// Everything until the server closes (or the read timeout).
   std::string read_all() {
     std::string out;
