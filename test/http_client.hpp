@@ -7,7 +7,10 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -67,7 +70,9 @@ class raw_client {
   /// What arrives first (waits for at least one byte, or the read timeout).
   std::string read_some() {
     char buf[4096];
-    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    ssize_t n;
+    while ((n = ::recv(fd_, buf, sizeof buf, 0)) < 0 && errno == EINTR) {
+    }
     return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
   }
   /// Everything until the server closes (or the read timeout).
@@ -76,18 +81,25 @@ class raw_client {
     char buf[4096];
     for (;;) {
       ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n < 0 && errno == EINTR) continue;  // a signal (a curl child exiting), not the end
       if (n <= 0) break;
       out.append(buf, static_cast<std::size_t>(n));
     }
     return out;
   }
-  /// Whether the server closed the connection (a read returns 0 before the timeout).
+  /// Whether the server closed the connection (a read returns 0 before the
+  /// timeout); anything else goes to stderr.
   bool closed_by_server() {
     char c;
     for (;;) {
       ssize_t n = ::recv(fd_, &c, 1, 0);
       if (n == 0) return true;
-      if (n < 0) return errno == ECONNRESET;
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        if (errno == ECONNRESET) return true;
+        std::fprintf(stderr, "raw_client: recv failed: %s\n", std::strerror(errno));
+        return false;
+      }
     }
   }
 
