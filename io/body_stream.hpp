@@ -9,10 +9,7 @@
 
 namespace cairn::http::detail {
 
-class body_stream : public cross_shard_queue<std::string> {
- public:
-  /// The server stops: the body ends after what is queued.
-  void end_by_server() { finish(); }
-};
+// A class (not an alias) so that message.hpp can declare it ahead.
+class body_stream : public cross_shard_queue<std::string> {};
 
 }  // namespace cairn::http::detail

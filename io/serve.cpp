@@ -62,6 +62,11 @@ std::vector<std::string> split_list(std::string_view s) {
 
 constexpr std::uint64_t max_ms = 24ull * 3600 * 1000;
 
+/// Whether the config exposes namespace `name` over HTTP.
+bool exposes(const config& c, const std::string& name) {
+  return c.expose.empty() || std::find(c.expose.begin(), c.expose.end(), name) != c.expose.end();
+}
+
 /// One setting, by the name the config file and the flags share.
 void set(config& c, const std::string& key, const boost::json::value* jv, std::string_view flag_value) {
   const std::string where = "'" + key + "'";
@@ -179,8 +184,7 @@ int app::main(int argc, char** argv) {
     std::printf("cairn: serving on http://%s:%u/ (data: %s, durability %s)\n", c.http.address.c_str(), port,
                 c.runtime.data_dir.c_str(), to_string(c.runtime.durability));
     for (auto& n : names_)
-      if (c.expose.empty() || std::find(c.expose.begin(), c.expose.end(), n) != c.expose.end())
-        std::printf("cairn:   /%s/<name>/...\n", n.c_str());
+      if (exposes(c, n)) std::printf("cairn:   /%s/<name>/...\n", n.c_str());
     std::fflush(stdout);
   });
 }
@@ -195,10 +199,7 @@ int app::run(const config& c, const std::function<void(std::uint16_t)>& on_ready
     runtime rt(c.runtime);
     rt.stop_on_signals();
     http::router r;
-    for (std::size_t i = 0; i < setups_.size(); ++i) {
-      const bool exposed = c.expose.empty() || std::find(c.expose.begin(), c.expose.end(), names_[i]) != c.expose.end();
-      setups_[i](rt, r, exposed);
-    }
+    for (std::size_t i = 0; i < setups_.size(); ++i) setups_[i](rt, r, exposes(c, names_[i]));
     for (auto& f : extra_) f(rt, r);
     http::server srv(rt, std::move(r), c.http);
     srv.start();

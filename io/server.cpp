@@ -302,7 +302,7 @@ struct server::state : std::enable_shared_from_this<server::state> {
     std::vector<connection*> idle;  // collected first: closing may resume a connection
     for (connection* c : sh.connections) {
       if (c->idle) idle.push_back(c);
-      if (c->streaming) c->streaming->end_by_server();
+      if (c->streaming) c->streaming->finish();  // the body ends after what is queued
     }
     for (connection* c : idle) end_io(*c);
   }

@@ -2,8 +2,6 @@
 // with io_uring (Asio's random_access_file) on the calling shard.
 #include <cairn/http/static_files.hpp>
 
-#include <fcntl.h>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/random_access_file.hpp>
 

@@ -79,7 +79,6 @@ std::pair<response, body_writer> make_streamed_response(status s, std::string_vi
   response res(s, 11);
   res.set(field::content_type, content_type);
   if (content_type.starts_with("text/event-stream")) res.set(field::cache_control, "no-cache");
-  res.chunked(true);
   auto stream = std::make_shared<detail::body_stream>();
   res.set_body_stream(stream);
   return {std::move(res), body_writer(std::move(stream))};

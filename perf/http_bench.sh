@@ -54,6 +54,19 @@ start_server() {
   done
   echo "http_bench: $1 did not start:" >&2; cat "$out" >&2; exit 1
 }
+# For servers that take their port on the command line: runs `$1 PORT` in the
+# background on random ports until one answers GET $2; sets `port`.
+start_on_free_port() {
+  local launch="$1" probe="$2"
+  for _ in 1 2 3 4 5; do
+    port=$((20000 + RANDOM % 40000))
+    ("$launch" "$port") >"${scratch}/out.${#pids[@]}" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:${port}${probe}" && return 0; sleep 0.1; done
+    stop_server
+  done
+  echo "http_bench: $launch did not start" >&2; exit 1
+}
 stop_server() { kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true; unset 'pids[-1]'; }
 
 # wrk for $seconds against URL (optionally with a Lua script); prints requests/s.
@@ -73,9 +86,8 @@ declare -A rate
 start_server "${build}/perf/beast_hello" 0 2
 rate[beast]="$(measure "http://127.0.0.1:${port}/")"; stop_server
 
-mkdir -p "${scratch}/nginx"
-for attempt in 1 2 3 4 5; do
-  nport=$((20000 + RANDOM % 40000))
+run_nginx() {
+  mkdir -p "${scratch}/nginx"
   cat >"${scratch}/nginx/nginx.conf" <<CONF
 worker_processes 2;
 daemon off;
@@ -89,16 +101,13 @@ http {
   fastcgi_temp_path ${scratch}/nginx/fastcgi;
   uwsgi_temp_path ${scratch}/nginx/uwsgi;
   scgi_temp_path ${scratch}/nginx/scgi;
-  server { listen 127.0.0.1:${nport}; location / { return 200 "hello"; } }
+  server { listen 127.0.0.1:$1; location / { return 200 "hello"; } }
 }
 CONF
-  nginx -p "${scratch}/nginx" -c "${scratch}/nginx/nginx.conf" >"${scratch}/nginx/out" 2>&1 &
-  pids+=($!)
-  for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:${nport}/" && break; sleep 0.1; done
-  if curl -s -o /dev/null "http://127.0.0.1:${nport}/"; then break; fi
-  stop_server
-done
-rate[nginx]="$(measure "http://127.0.0.1:${nport}/")"; stop_server
+  exec nginx -p "${scratch}/nginx" -c "${scratch}/nginx/nginx.conf"
+}
+start_on_free_port run_nginx /
+rate[nginx]="$(measure "http://127.0.0.1:${port}/")"; stop_server
 
 start_server "${build}/perf/cairn_http_peer" serve --port 0 --shards 2 --durability full --data-dir "${scratch}/data"
 rate[cairn_hello]="$(measure "http://127.0.0.1:${port}/hello/bench")"
@@ -106,19 +115,16 @@ rate[cairn_counter]="$(measure "http://127.0.0.1:${port}/counter/bench" "${scrat
 count="$(curl -s "http://127.0.0.1:${port}/counter/bench")"
 stop_server
 
-# (e) workerd: a free port is found by trying (it takes the address on the command line).
-mkdir -p "${scratch}/workerd"
-for attempt in 1 2 3 4 5; do
-  wport=$((20000 + RANDOM % 40000))
-  (cd "$workerd_dir" && exec ./node_modules/.bin/workerd serve config.capnp --socket-addr "http=127.0.0.1:${wport}" \
-    --directory-path "do-storage=${scratch}/workerd") >"${scratch}/workerd.out" 2>&1 &
-  pids+=($!)
-  for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:${wport}/hello" && break; sleep 0.1; done
-  if curl -s -o /dev/null "http://127.0.0.1:${wport}/hello"; then break; fi
-  stop_server
-done
-rate[workerd_counter]="$(measure "http://127.0.0.1:${wport}/counter/bench" "${scratch}/post.lua")"
-wcount="$(curl -s "http://127.0.0.1:${wport}/counter/bench")"
+# (e) workerd
+run_workerd() {
+  mkdir -p "${scratch}/workerd"
+  cd "$workerd_dir"
+  exec ./node_modules/.bin/workerd serve config.capnp --socket-addr "http=127.0.0.1:$1" \
+    --directory-path "do-storage=${scratch}/workerd"
+}
+start_on_free_port run_workerd /hello
+rate[workerd_counter]="$(measure "http://127.0.0.1:${port}/counter/bench" "${scratch}/post.lua")"
+wcount="$(curl -s "http://127.0.0.1:${port}/counter/bench")"
 stop_server
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }

@@ -8,7 +8,6 @@
 ///     return app.main(argc, argv);         // `prog serve --config cairn.json --port 8080`
 ///   }
 #include <functional>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>

@@ -27,7 +27,7 @@ struct server_options {
   std::size_t max_header_bytes = 16 * 1024;
   /// Request body: beyond it 413.
   std::size_t max_body_bytes = 1024 * 1024;
-  /// From the first byte of a request to its last: beyond it 408 and close.
+  /// From the first byte of a request to its last: beyond it the connection closes.
   std::chrono::milliseconds read_timeout{10'000};
   /// A kept-alive connection waiting for its next request: beyond it close.
   std::chrono::milliseconds idle_timeout{60'000};
@@ -40,7 +40,8 @@ struct server_options {
 class server {
  public:
   server(runtime& rt, router routes, server_options options = {});
-  /// Stops (as stop()) and waits until no connection of it is left.
+  /// Stops (as stop()); connections still open finish on their own (they
+  /// keep the server's state alive), and the runtime's stop waits for them.
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;
