@@ -30,6 +30,8 @@
 #include <cairn/use_task.hpp>
 
 #include "body_stream.hpp"
+#include "websocket_session.hpp"
+#include "websocket_state.hpp"
 
 namespace cairn::http {
 
@@ -58,6 +60,7 @@ struct connection {
   steady::time_point deadline = steady::time_point::max();
   bool idle = false;  // waiting for the first byte of a request
   std::shared_ptr<detail::body_stream> streaming;  // the body being streamed, if any
+  std::shared_ptr<detail::websocket_state> websocket;  // once the connection became one
 };
 
 /// The status for a request that could not be read, or nullopt to just close.
@@ -215,8 +218,19 @@ struct server::state : std::enable_shared_from_this<server::state> {
       const bool head = req.method() == verb::head;
       const bool keep = req.keep_alive();
       const unsigned version = req.version();
+      std::optional<request> upgrade;  // the handshake needs the request the route consumes
+      if (is_websocket_upgrade(req)) upgrade.emplace(req);
       c.disarm();  // the handler takes what it takes
       response res = co_await routes.route(std::move(req));
+      if (res.websocket_upgrade()) {
+        if (upgrade && res.websocket_upgrade()->target.message) {
+          c.websocket = res.websocket_upgrade()->socket;
+          co_await detail::run_websocket(c.sock, *upgrade, std::move(res), websocket_limits());
+          co_return;
+        }
+        res = make_response(status::internal_server_error, upgrade ? "this actor class takes no WebSocket messages\n"
+                                                                   : "a WebSocket accepted without an upgrade request\n");
+      }
       res.version(version);
       const bool again = keep && res.keep_alive() && !stopping.load(std::memory_order_acquire);
       res.keep_alive(again);
@@ -277,6 +291,10 @@ struct server::state : std::enable_shared_from_this<server::state> {
     }
   }
 
+  [[nodiscard]] detail::websocket_limits websocket_limits() const noexcept {
+    return {opts.max_websocket_message_bytes, opts.read_timeout, opts.websocket_idle_timeout};
+  }
+
   task<void> write_error(connection& c, status s) {
     response res = make_response(s, std::string(bhttp::obsolete_reason(s)) + "\n");
     res.keep_alive(false);
@@ -303,6 +321,7 @@ struct server::state : std::enable_shared_from_this<server::state> {
     for (connection* c : sh.connections) {
       if (c->idle) idle.push_back(c);
       if (c->streaming) c->streaming->finish();  // the body ends after what is queued
+      if (c->websocket) c->websocket->start_close(close_code::going_away, "server stopping");
     }
     for (connection* c : idle) end_io(*c);
   }

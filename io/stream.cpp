@@ -1,48 +1,20 @@
 // Streamed response bodies: the writer, its trip through the output gate, and
 // the state the connection reads (body_stream.hpp).
 #include "body_stream.hpp"
-
-#include <cairn/actor.hpp>
-#include <cairn/detail/output_gate.hpp>
+#include "gated.hpp"
 
 namespace cairn::http {
 
 namespace {
 
-/// A chunk (or the end) on its way through the writer's output gate.
-struct stream_effect : cairn::detail::work_item {
-  stream_effect(std::shared_ptr<detail::body_stream> s, std::string c, bool end)
-      : work_item(&perform), stream(std::move(s)), chunk(std::move(c)), is_end(end) {}
-
-  static void perform(cairn::detail::work_item* w, cairn::detail::op o, std::exception_ptr) {
-    std::unique_ptr<stream_effect> self(static_cast<stream_effect*>(w));
-    if (o == cairn::detail::op::run) {
-      if (self->is_end) self->stream->finish(); else self->stream->push(std::move(self->chunk));
-    } else if (o == cairn::detail::op::fail) {
-      self->stream->fail();  // the commit failed: this output is void
-    }
-  }
-
-  std::shared_ptr<detail::body_stream> stream;
-  std::string chunk;
-  bool is_end;
-};
-
-/// Performs the effect now, or leaves it to the gate of the actor running.
-bool through_gate(std::unique_ptr<stream_effect> e) {
-  switch (cairn::detail::gate_output(e.get())) {
-    case cairn::detail::gate_state::held:
-      e.release();  // the commit runs or fails it
-      return true;
-    case cairn::detail::gate_state::closed:
-      e->stream->fail();
-      return false;
-    case cairn::detail::gate_state::open:
-      break;
-  }
-  auto* raw = e.release();
-  raw->fn_(raw, cairn::detail::op::run, {});
-  return true;
+/// Queues a chunk (or the end) for the connection, through the writer's output gate.
+bool gated_push(std::shared_ptr<detail::body_stream> s, std::string chunk, bool end) {
+  auto* raw = s.get();
+  return detail::through_output_gate(
+      [s = std::move(s), chunk = std::move(chunk), end]() mutable {
+        if (end) s->finish(); else s->push(std::move(chunk));
+      },
+      [raw] { raw->fail(); });  // the commit failed: this output is void
 }
 
 }  // namespace
@@ -60,14 +32,14 @@ body_writer::~body_writer() { close(); }
 bool body_writer::write(std::string chunk) {
   if (!stream_ || !stream_->accepting()) return false;
   if (chunk.empty()) return true;
-  return through_gate(std::make_unique<stream_effect>(stream_, std::move(chunk), false));
+  return gated_push(stream_, std::move(chunk), false);
 }
 
 void body_writer::close() {
   if (!stream_) return;
   auto s = std::move(stream_);
   try {
-    through_gate(std::make_unique<stream_effect>(std::move(s), std::string(), true));
+    gated_push(std::move(s), std::string(), true);
   } catch (...) {
     // Out of memory: the connection ends when the stream's last owner goes.
   }

@@ -15,14 +15,16 @@ apt_packages=(
   libuv1 libicu72 libc-ares2 libnghttp2-14 libbrotli1 libssl3 zlib1g
 )
 
+# Node and npm run the WebSocket tests' independent client (test/ws) and
+# fetch workerd for the benchmarks. Skipped if the commands are there already
+# (a node from elsewhere brings its own npm, and Debian's npm would conflict).
+command -v node >/dev/null && command -v npm >/dev/null || apt_packages+=(nodejs npm)
+
 # Benchmark peers, only with --bench (scripts/bench.sh): wrk drives the HTTP
-# benchmark, nginx is one of its peers, npm fetches another (workerd).
-# Each is skipped if its command is there already (a node from elsewhere
-# brings its own npm, and Debian's npm would conflict with it).
+# benchmark, nginx is one of its peers.
 if [[ "${1:-}" == "--bench" ]]; then
   command -v wrk >/dev/null || apt_packages+=(wrk)
   command -v nginx >/dev/null || apt_packages+=(nginx-light)
-  command -v npm >/dev/null || apt_packages+=(nodejs npm)
 fi
 
 sudo_cmd=()
@@ -55,6 +57,14 @@ if [[ ! -f "${libnode_dir}/usr/include/node/v8.h" || ! -e "${libnode_dir}/usr/li
   rm -rf "$libnode_dir" && mkdir -p "$libnode_dir"
   for deb in "$tmp"/*.deb; do dpkg -x "$deb" "$libnode_dir"; done
   rm -rf "$tmp"
+fi
+
+# npm packages of the tests, exactly as locked (test/ws/package-lock.json).
+ws_tests="${root}/test/ws"
+if [[ ! -f "${ws_tests}/node_modules/.package-lock.json" ||
+      "${ws_tests}/package-lock.json" -nt "${ws_tests}/node_modules/.package-lock.json" ]]; then
+  echo "setup: installing the npm packages of test/ws"
+  (cd "$ws_tests" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 
 echo "setup: ok"

@@ -48,6 +48,13 @@ void dispatch(message* m, bool root) {
   target.post_remote(m);
 }
 
+gate_state output_gate_now() noexcept {
+  actor* from = current_actor;
+  if (!from || !shard::current()) return gate_state::open;
+  if (actor_access::unflushed(*from)) return gate_state::held;
+  return actor_access::was_reset(*from) ? gate_state::closed : gate_state::open;
+}
+
 gate_state gate_output(work_item* w) {
   actor* from = current_actor;
   if (!from || !shard::current()) return gate_state::open;

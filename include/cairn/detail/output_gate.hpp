@@ -12,6 +12,10 @@ enum class gate_state {
   closed,  // the current actor instance was reset after a failed commit: drop it
 };
 
+/// What gate_output would answer now, without taking anything (so that an
+/// effect is allocated only when it must wait).
+[[nodiscard]] gate_state output_gate_now() noexcept;
+
 /// Offers the effect `w` to the current actor's gate. Only with `held` does
 /// the gate take `w`; otherwise the caller still owns it.
 [[nodiscard]] gate_state gate_output(work_item* w);

@@ -71,6 +71,21 @@ class runtime_core {
   }
   [[nodiscard]] bool quiescent() const noexcept;
 
+  /// The runtime's one instance of service `S` (default-constructible),
+  /// made on first use from any thread and destroyed with the runtime, before
+  /// its shards (as Asio's use_service). Layers above the runtime keep their
+  /// per-runtime state here, e.g. the io layer's WebSocket registry.
+  template <class S>
+  S& use_service() {
+    static constexpr char key = 0;  // one address per service type
+    std::lock_guard lock(services_mutex_);
+    for (auto& [k, s] : services_)
+      if (k == &key) return *static_cast<S*>(s.get());
+    auto s = std::make_shared<S>();
+    services_.emplace_back(&key, s);
+    return *s;
+  }
+
  private:
   void load_alarms();
 
@@ -90,6 +105,8 @@ class runtime_core {
   std::vector<std::function<void()>> stop_listeners_;
   bool started_ = false;
   bool joined_ = false;
+  std::mutex services_mutex_;
+  std::vector<std::pair<const void*, std::shared_ptr<void>>> services_;  // destroyed before the shards
 };
 
 }  // namespace cairn::detail

@@ -1,7 +1,8 @@
 #pragma once
 /// HTTP messages as cairn's server hands them to handlers and actors: Beast's
 /// request with the whole body in a string, and a response that is Beast's
-/// (whole body in a string) or a header whose body streams (stream.hpp).
+/// (whole body in a string), a header whose body streams (stream.hpp), or
+/// the switch to a WebSocket (websocket.hpp).
 #include <memory>
 #include <string>
 #include <string_view>
@@ -19,6 +20,7 @@ using request = boost::beast::http::request<boost::beast::http::string_body>;
 
 namespace detail {
 class body_stream;
+struct websocket_upgrade;
 }
 
 class response : public boost::beast::http::response<boost::beast::http::string_body> {
@@ -33,8 +35,13 @@ class response : public boost::beast::http::response<boost::beast::http::string_
   [[nodiscard]] const std::shared_ptr<detail::body_stream>& body_stream() const noexcept { return stream_; }
   void set_body_stream(std::shared_ptr<detail::body_stream> s) noexcept { stream_ = std::move(s); }
 
+  /// Set by accept_websocket (websocket.hpp): the connection becomes that socket.
+  [[nodiscard]] const std::shared_ptr<detail::websocket_upgrade>& websocket_upgrade() const noexcept { return upgrade_; }
+  void set_websocket_upgrade(std::shared_ptr<detail::websocket_upgrade> u) noexcept { upgrade_ = std::move(u); }
+
  private:
   std::shared_ptr<detail::body_stream> stream_;
+  std::shared_ptr<detail::websocket_upgrade> upgrade_;
 };
 
 /// A response with `body` and its Content-Type (HTTP/1.1).

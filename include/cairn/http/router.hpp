@@ -6,7 +6,8 @@
 ///   r.add("/health", [](request) -> task<response> { co_return make_response(status::ok, "ok"); });
 ///   r.before([](request& req) -> task<std::optional<response>> { ... });   // reject or rewrite
 ///
-/// Exposed actor classes have `cairn::task<cairn::http::response> fetch(cairn::http::request)`.
+/// Exposed actor classes have `cairn::task<cairn::http::response> fetch(cairn::http::request)`,
+/// and `websocket_message` etc. if they accept WebSockets (websocket.hpp).
 /// A name segment is percent-decoded; one that starts with `~` is a full hex
 /// id (`actor_namespace::id_from_string`), so a name that starts with `~`
 /// must be sent as `%7E...`.
@@ -23,6 +24,7 @@
 #include <cairn/actor_ref.hpp>
 #include <cairn/http/message.hpp>
 #include <cairn/http/target.hpp>
+#include <cairn/http/websocket.hpp>
 #include <cairn/task.hpp>
 
 namespace cairn::http {
@@ -46,7 +48,12 @@ class router {
   void expose(std::string name, actor_namespace<T> ns) {
     add_namespace(std::move(name), [ns](const actor_target& t, request req) -> task<response> {
       const actor_id id = t.is_id ? ns.id_from_string(t.key) : ns.id_from_name(t.key);
-      co_return co_await ns.get(id).call(&T::fetch, std::move(req));
+      const auto ref = ns.get(id);
+      response res = co_await ref.call(&T::fetch, std::move(req));
+      if constexpr (websocket_actor<T>) {
+        if (res.websocket_upgrade()) detail::bind_websocket_target(res, detail::websocket_target_for(ref));
+      }
+      co_return res;
     });
   }
   /// Requests whose path is `prefix` or starts with `prefix/` go to `h`; the

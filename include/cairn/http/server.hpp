@@ -8,7 +8,9 @@
 ///
 /// Each shard listens on the same port (SO_REUSEPORT: the kernel spreads the
 /// connections) and serves its connections on its own thread. Requests are
-/// read whole; keep-alive is the HTTP/1.1 default.
+/// read whole; keep-alive is the HTTP/1.1 default. A connection an actor
+/// accepted as a WebSocket (websocket.hpp) stays with the server until it
+/// closes, whatever the actor does meanwhile (hibernate, for instance).
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -35,6 +37,11 @@ struct server_options {
   std::chrono::milliseconds write_timeout{30'000};
   /// Open connections over all shards: one more is answered 503 and closed.
   std::size_t max_connections = 10'000;
+  /// A WebSocket message (all its frames): beyond it the socket closes with 1009.
+  std::size_t max_websocket_message_bytes = 32 * 1024 * 1024;
+  /// A WebSocket silent this long is pinged at half of it and closed at all
+  /// of it. (Its opening and closing handshakes take read_timeout.)
+  std::chrono::milliseconds websocket_idle_timeout{60'000};
 };
 
 class server {
