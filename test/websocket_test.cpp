@@ -1,0 +1,116 @@
+// WebSockets from inside the process: the output gate on sends (a disk
+// fault injected under the actor), and the API's refusals. The behaviour on
+// the wire is tested with Node's `ws` client (test/ws/websocket.test.mjs).
+#include <boost/test/unit_test.hpp>
+
+#include <sys/socket.h>
+
+#include <chrono>
+#include <string>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/websocket/stream.hpp>
+
+#include <cairn/cairn.hpp>
+#include <cairn/http/server.hpp>
+#include <cairn/http/websocket.hpp>
+#include <cairn/storage.hpp>
+#include <cairn/testing/fault_vfs.hpp>
+
+#include "support.hpp"
+
+namespace {
+
+namespace net = boost::asio;
+namespace bws = boost::beast::websocket;
+using namespace cairn::http;
+
+/// Counts in storage and tells the socket each new value.
+class gated_room : public cairn::actor {
+ public:
+  cairn::task<response> fetch(request req) { co_return accept_websocket(req); }
+  void websocket_message(websocket ws, ws_message) {
+    const auto n = storage().get_as<std::int64_t>("n").value_or(0) + 1;
+    storage().put("n", n);
+    ws.send("write " + std::to_string(n));  // may leave only once n is durable
+  }
+};
+
+/// A blocking client whose reads give up after 10 s.
+struct ws_client {
+  explicit ws_client(std::uint16_t port, const std::string& path) : ws(io) {
+    auto& sock = ws.next_layer();
+    sock.connect({net::ip::make_address("127.0.0.1"), port});
+    const timeval limit{10, 0};
+    setsockopt(sock.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    ws.handshake("127.0.0.1", path);
+  }
+  std::string ask(const std::string& text) {
+    ws.write(net::buffer(text));
+    return next();
+  }
+  /// The next message; "closed <code>" when the server closed instead.
+  std::string next() {
+    boost::beast::flat_buffer buf;
+    boost::system::error_code ec;
+    ws.read(buf, ec);
+    if (ec == bws::error::closed) return "closed " + std::to_string(ws.reason().code);
+    if (ec) return "error " + ec.message();
+    return boost::beast::buffers_to_string(buf.data());
+  }
+  net::io_context io;
+  bws::stream<net::ip::tcp::socket> ws;
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(websocket_api)
+
+BOOST_AUTO_TEST_CASE(a_message_sent_after_a_failed_commit_never_leaves) {
+  cairn_test::temp_dir dir;
+  auto o = cairn_test::shards(2);
+  o.data_dir = dir.path();
+  o.sqlite_vfs = cairn::testing::install_fault_vfs();
+  o.on_unhandled_error = [](std::exception_ptr, std::string_view) {};
+  cairn::runtime rt(o);
+  router r;
+  r.expose("room", rt.register_namespace<gated_room>("room"));
+  server srv(rt, std::move(r));
+  srv.start();
+
+  ws_client a(srv.port(), "/room/r");
+  BOOST_TEST(a.ask("write") == "write 1");
+  cairn::testing::fail_writes(true);
+  const std::string after_failure = a.ask("write");
+  cairn::testing::fail_writes(false);
+  // "write 2" was never durable: instead of it, the socket closes with 1011.
+  BOOST_TEST(after_failure == "closed 1011");
+  ws_client b(srv.port(), "/room/r");
+  BOOST_TEST(b.ask("write") == "write 2");  // restarted from what was stored
+  b.ws.close(bws::close_code::normal);
+  rt.stop();
+  rt.run();
+}
+
+BOOST_AUTO_TEST_CASE(refusals) {
+  request upgrade(verb::get, "/x", 11);
+  upgrade.set(field::upgrade, "websocket");
+  upgrade.set(field::connection, "upgrade");
+  upgrade.set(field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZQ==");
+  upgrade.set(field::sec_websocket_version, "13");
+  BOOST_TEST(is_websocket_upgrade(upgrade));
+  BOOST_TEST(!is_websocket_upgrade(request(verb::get, "/x", 11)));
+  BOOST_CHECK_THROW((void)accept_websocket(upgrade), std::logic_error);  // only inside an actor
+  websocket none;
+  BOOST_CHECK_THROW(none.close(1005), std::invalid_argument);  // reserved, never sent
+  BOOST_CHECK_THROW(none.close(2999), std::invalid_argument);
+  BOOST_CHECK_NO_THROW(none.close(4000));
+  BOOST_TEST(!none.send("to nobody"));
+  BOOST_CHECK_THROW(none.serialize_attachment(std::string(16 * 1024 + 1, 'x')), std::length_error);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
