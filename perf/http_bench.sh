@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# HTTP benchmark: wrk against four servers on 127.0.0.1, one after the other,
-# in one run; prints requests/s and ratios, and writes the same as JSON.
+# HTTP and WebSocket benchmark: wrk (and perf/ws_load.cpp for WebSockets)
+# against five servers on 127.0.0.1, one after the other, in one run; prints
+# requests/s, messages/s and ratios, and writes the same as JSON.
 #   (a) perf/beast_hello.cpp: bare Beast, one thread per core (the peer)
 #   (b) nginx (Debian) returning a fixed 200
 #   (c) cairn routing GET /hello/bench to a native actor with a fixed body
@@ -8,6 +9,9 @@
 #       (every increment fsync-ed before its response; group commit)
 #   (e) workerd (npm, perf/workerd/) POST /counter/bench: the same counter as
 #       a JavaScript Durable Object with SQLite-backed storage on local disk
+#   (f) cairn WebSocket echo: C connections, one echo actor each, every
+#       connection a closed loop with one 32-byte message in flight
+#   (g) workerd: the same echo as a Durable Object with the hibernation API
 #
 #   perf/http_bench.sh [--seconds S] [--connections C] [--json FILE] [--build DIR]
 # Needs wrk, nginx and npm (scripts/setup.sh --bench installs them); installs
@@ -78,6 +82,12 @@ measure() {
   awk '/^Requests\/sec:/ {print $2}' "${scratch}/wrk.txt"
 }
 
+# perf/ws_load for $seconds against /echo/c<i> on $port; prints messages/s.
+measure_ws() {
+  "${build}/perf/ws_load" 127.0.0.1 "$port" /echo/c --connections "$connections" --threads 2 \
+    --seconds "$seconds" --warmup 1 | awk '/^messages\/s/ {print $2}'
+}
+
 cat >"${scratch}/post.lua" <<'LUA'
 wrk.method = "POST"
 LUA
@@ -113,6 +123,7 @@ start_server "${build}/perf/cairn_http_peer" serve --port 0 --shards 2 --durabil
 rate[cairn_hello]="$(measure "http://127.0.0.1:${port}/hello/bench")"
 rate[cairn_counter]="$(measure "http://127.0.0.1:${port}/counter/bench" "${scratch}/post.lua")"
 count="$(curl -s "http://127.0.0.1:${port}/counter/bench")"
+rate[cairn_echo]="$(measure_ws)"
 stop_server
 
 # (e) workerd
@@ -125,6 +136,7 @@ run_workerd() {
 start_on_free_port run_workerd /hello
 rate[workerd_counter]="$(measure "http://127.0.0.1:${port}/counter/bench" "${scratch}/post.lua")"
 wcount="$(curl -s "http://127.0.0.1:${port}/counter/bench")"
+rate[workerd_echo]="$(measure_ws)"
 stop_server
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
@@ -135,9 +147,14 @@ printf '%-44s %12.0f %8s\n' "(c) cairn -> native actor, fixed body" "${rate[cair
 printf '%-44s %12.0f %8s\n' "(d) cairn counter, full durability (POST)" "${rate[cairn_counter]}" "$(ratio "${rate[cairn_counter]}" "${rate[beast]}")"
 printf '%-44s %12.0f %8s\n' "(e) workerd JS Durable Object counter (POST)" "${rate[workerd_counter]}" "$(ratio "${rate[workerd_counter]}" "${rate[beast]}")"
 echo "(ratios against (a); (d) against (e): $(ratio "${rate[cairn_counter]}" "${rate[workerd_counter]}")x; counters ended at ${count} and ${wcount})"
+printf '%-44s %12s %8s\n' "WebSocket echo (${connections} connections, 1 in flight each)" "messages/s" "ratio"
+printf '%-44s %12.0f %8s\n' "(f) cairn echo actor" "${rate[cairn_echo]}" "$(ratio "${rate[cairn_echo]}" "${rate[workerd_echo]}")"
+printf '%-44s %12.0f %8s\n' "(g) workerd echo Durable Object" "${rate[workerd_echo]}" "1.00"
 cat >"$json" <<JSON
 {"seconds": ${seconds}, "connections": ${connections},
  "requests_per_s": {"beast": ${rate[beast]}, "nginx": ${rate[nginx]}, "cairn_hello": ${rate[cairn_hello]}, "cairn_counter_full": ${rate[cairn_counter]}, "workerd_counter": ${rate[workerd_counter]}},
+ "websocket_messages_per_s": {"cairn_echo": ${rate[cairn_echo]}, "workerd_echo": ${rate[workerd_echo]}},
+ "ratio_cairn_echo_vs_workerd": $(ratio "${rate[cairn_echo]}" "${rate[workerd_echo]}"),
  "ratio_cairn_hello_vs_beast": $(ratio "${rate[cairn_hello]}" "${rate[beast]}"),
  "ratio_cairn_counter_vs_workerd": $(ratio "${rate[cairn_counter]}" "${rate[workerd_counter]}"),
  "counter_final": ${count:-0}, "workerd_counter_final": ${wcount:-0}}

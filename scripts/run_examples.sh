@@ -27,4 +27,5 @@ echo
 echo "== cairn serve (the example actors over HTTP; Ctrl-C stops it) =="
 port="${CAIRN_PORT:-8080}"
 echo "try: curl -X POST http://127.0.0.1:${port}/counter/visits   then   curl http://127.0.0.1:${port}/counter/visits"
+echo "and: open http://127.0.0.1:${port}/room/lobby in two browser tabs (a multiplayer room over WebSockets)"
 exec "${examples}/cairn" serve --address 127.0.0.1 --port "${port}" --data-dir "${data}/server"

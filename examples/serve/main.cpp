@@ -6,9 +6,11 @@
 #include <cairn/http/serve.hpp>
 
 #include "../http_counter/http_counter.hpp"
+#include "../room/room.hpp"
 
 int main(int argc, char** argv) {
   cairn::serve::app app;
   app.add<examples::http_counter>("counter");
+  app.add<examples::room>("room");
   return app.main(argc, argv);
 }

@@ -15,7 +15,13 @@ const config :Workerd.Config = (
 const counterWorker :Workerd.Worker = (
   modules = [(name = "worker.js", esModule = embed "worker.js")],
   compatibilityDate = "2025-01-01",
-  durableObjectNamespaces = [(className = "Counter", uniqueKey = "cairn-bench-counter", enableSql = true)],
+  durableObjectNamespaces = [
+    (className = "Counter", uniqueKey = "cairn-bench-counter", enableSql = true),
+    (className = "Echo", uniqueKey = "cairn-bench-echo", enableSql = true),
+  ],
   durableObjectStorage = (localDisk = "do-storage"),
-  bindings = [(name = "COUNTER", durableObjectNamespace = "Counter")],
+  bindings = [
+    (name = "COUNTER", durableObjectNamespace = "Counter"),
+    (name = "ECHO", durableObjectNamespace = "Echo"),
+  ],
 );

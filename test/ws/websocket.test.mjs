@@ -244,6 +244,45 @@ test('a message after a durable write arrives (through the output gate)', async 
   await c.close(1000);
 });
 
+test('the example room: clients stay in sync, through a hibernation of the room', async () => {
+  const name = newRoom();
+  const join = async (user) => {
+    const c = new client(new WebSocket(`ws://127.0.0.1:${port}/chat/${name}?user=${user}`));
+    await bounded(once(c.ws, 'open'), 'the handshake');
+    return c;
+  };
+  const json = async (c) => JSON.parse(await c.next());
+  const page = await get(`/chat/${name}`);
+  assert.equal(page.status, 200);
+  assert.match(page.text, /<title>cairn room<\/title>/);
+
+  const ann = await join('ann');
+  assert.deepEqual(await json(ann), { type: 'state', users: ['ann'], messages: [] });
+  const bob = await join('bob');
+  for (const c of [ann, bob]) assert.deepEqual((await json(c)).users, ['ann', 'bob']);
+  ann.ws.send('hello bob');
+  for (const c of [ann, bob]) {
+    const m = await json(c);
+    assert.equal(m.type, 'message');
+    assert.equal(m.user, 'ann');
+    assert.equal(m.text, 'hello bob');
+  }
+
+  await hibernate();
+  bob.ws.send('hi ann, after a nap');
+  for (const c of [ann, bob]) assert.equal((await json(c)).text, 'hi ann, after a nap');
+  const cy = await join('cy');
+  const state = await json(cy);
+  assert.deepEqual(state.users, ['ann', 'bob', 'cy']);
+  assert.deepEqual(state.messages.map((m) => `${m.user}: ${m.text}`), ['ann: hello bob', 'bob: hi ann, after a nap']);
+  for (const c of [ann, bob]) assert.deepEqual((await json(c)).users, ['ann', 'bob', 'cy']);
+  await cy.close(1000);
+  for (const c of [ann, bob]) assert.deepEqual((await json(c)).users, ['ann', 'bob']);
+  assert.equal(await refusedStatus(`ws://127.0.0.1:${port}/chat/${name}`), 400);  // no user
+  await ann.close(1000);
+  await bob.close(1000);
+});
+
 // ---- malformed frames, over raw TCP ----
 
 /// A raw connection that completed the opening handshake.

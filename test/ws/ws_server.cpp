@@ -1,7 +1,8 @@
 // The server the WebSocket tests (test/ws/websocket.test.mjs, Node's `ws`
 // client) talk to: a `room` actor that accepts sockets and obeys text
 // commands, and admin routes to force hibernation and to count activations
-// without waking anything. Prints "port <n>" once listening; stops on
+// without waking anything; and the example room (examples/room) at /chat.
+// Prints "port <n>" once listening; stops on
 // SIGTERM or SIGINT.
 //
 //   ws_server DATA_DIR [--max-message BYTES]
@@ -18,6 +19,8 @@
 #include <cairn/http/server.hpp>
 #include <cairn/http/websocket.hpp>
 #include <cairn/storage.hpp>
+
+#include "../../examples/room/room.hpp"
 
 namespace {
 
@@ -161,6 +164,7 @@ int main(int argc, char** argv) {
   rt.stop_on_signals();
   auto rooms = rt.register_namespace<room>("room");
   auto probes = rt.register_namespace<probe>("probe");
+  auto chat = rt.register_namespace<examples::room>("chat");  // the example, as `cairn serve` runs it
 
   server_options so;
   so.max_header_bytes = 64 * 1024;  // room for a 16 KiB attachment in a query
@@ -169,6 +173,7 @@ int main(int argc, char** argv) {
 
   router r;
   r.expose("room", rooms);
+  r.expose("chat", chat);
   // Every idle actor hibernates: the clock jumps past the idle timeout, then
   // a call to a probe on each shard returns after that shard's sweep ran.
   r.add("/admin/hibernate", [&rt, clock, probes](request) -> cairn::task<response> {
