@@ -3,13 +3,14 @@
 #include <cairn/http/server.hpp>
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/core/basic_stream.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
@@ -30,6 +31,7 @@
 #include <cairn/use_task.hpp>
 
 #include "body_stream.hpp"
+#include "socket.hpp"
 #include "websocket_session.hpp"
 #include "websocket_state.hpp"
 
@@ -52,15 +54,28 @@ using steady = std::chrono::steady_clock;
 /// shard, instead of a timer armed around every read and write: that cost
 /// 10% of a small request.)
 struct connection {
-  explicit connection(tcp::socket s) : sock(std::move(s)) {}
+  explicit connection(detail::tcp_socket s) : sock(std::move(s)) {}
   void arm(std::chrono::milliseconds d) { deadline = steady::now() + d; }
   void disarm() { deadline = steady::time_point::max(); }
 
-  tcp::socket sock;
+  detail::tcp_socket sock;
   steady::time_point deadline = steady::time_point::max();
   bool idle = false;  // waiting for the first byte of a request
   std::shared_ptr<detail::body_stream> streaming;  // the body being streamed, if any
   std::shared_ptr<detail::websocket_state> websocket;  // once the connection became one
+  bool handed_off = false;  // its socket went to another shard
+};
+
+/// A socket between two shards' io_contexts: closed if it never arrives (a stop).
+struct released_socket {
+  released_socket(int f, tcp::endpoint::protocol_type p) : fd(f), protocol(p) {}
+  ~released_socket() {
+    if (fd >= 0) ::close(fd);
+  }
+  released_socket(const released_socket&) = delete;
+  released_socket& operator=(const released_socket&) = delete;
+  int fd;
+  tcp::endpoint::protocol_type protocol;
 };
 
 /// The status for a request that could not be read, or nullopt to just close.
@@ -81,7 +96,7 @@ struct server::state : std::enable_shared_from_this<server::state> {
 
   /// What each shard owns (touched on that shard's thread only).
   struct per_shard {
-    std::optional<tcp::acceptor> acceptor;
+    std::optional<detail::tcp_acceptor> acceptor;
     std::list<connection*> connections;
   };
 
@@ -153,11 +168,11 @@ struct server::state : std::enable_shared_from_this<server::state> {
   }
 
   /// Over the connection cap: 503, then close.
-  static task<void> refuse(std::shared_ptr<state> self, tcp::socket sock) {
+  static task<void> refuse(std::shared_ptr<state> self, detail::tcp_socket sock) {
     static constexpr std::string_view reply =
         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 20\r\n"
         "Connection: close\r\nRetry-After: 1\r\n\r\ntoo many connections";
-    beast::tcp_stream stream(std::move(sock));
+    beast::basic_stream<tcp, detail::socket_executor> stream(std::move(sock));
     stream.expires_after(self->opts.write_timeout);
     co_await net::async_write(stream, net::buffer(reply), as_result);
     boost::system::error_code ignored;
@@ -165,25 +180,60 @@ struct server::state : std::enable_shared_from_this<server::state> {
     self->open.fetch_sub(1, std::memory_order_relaxed);
   }
 
-  static task<void> serve(std::shared_ptr<state> self, unsigned i, tcp::socket sock) {
+  /// Lists connection `c` on shard `i` for the sweep and the stop; unlists,
+  /// closes and uncounts it at the end, unless it was handed to another shard.
+  struct listing {
+    listing(state& s, unsigned i, connection& c) : self(s), list(s.shards[i].connections), at(list.insert(list.end(), &c)), conn(c) {}
+    ~listing() {
+      list.erase(at);
+      if (conn.handed_off) return;
+      boost::system::error_code ignored;
+      conn.sock.shutdown(tcp::socket::shutdown_both, ignored);
+      conn.sock.close(ignored);
+      self.open.fetch_sub(1, std::memory_order_relaxed);
+    }
+    listing(const listing&) = delete;
+    listing& operator=(const listing&) = delete;
+    state& self;
+    std::list<connection*>& list;
+    std::list<connection*>::iterator at;
+    connection& conn;
+  };
+
+  static task<void> serve(std::shared_ptr<state> self, unsigned i, detail::tcp_socket sock) {
     connection c(std::move(sock));
-    auto& list = self->shards[i].connections;
-    auto where = list.insert(list.end(), &c);
+    listing listed(*self, i, c);
     try {
-      co_await self->serve_requests(c);
+      co_await self->serve_requests(c, i);
     } catch (const std::exception& e) {
       self->routes_error(e.what());
     }
-    list.erase(where);
+  }
+
+  /// A WebSocket handed over by the shard that read its upgrade request: it
+  /// runs on the shard of its actor, so that messages and sends never hop.
+  static task<void> serve_websocket(std::shared_ptr<state> self, unsigned i, std::shared_ptr<released_socket> fd,
+                                    request upgrade, response accepted) {
+    connection c(detail::tcp_socket(cairn::detail::shard::current()->io(), fd->protocol, std::exchange(fd->fd, -1)));
+    listing listed(*self, i, c);
+    try {
+      co_await self->run_websocket(c, std::move(upgrade), std::move(accepted));
+    } catch (const std::exception& e) {
+      self->routes_error(e.what());
+    }
+  }
+
+  task<void> run_websocket(connection& c, request upgrade, response accepted) {
+    c.websocket = accepted.websocket_upgrade()->socket;
     boost::system::error_code ignored;
-    c.sock.shutdown(tcp::socket::shutdown_both, ignored);
-    c.sock.close(ignored);
-    self->open.fetch_sub(1, std::memory_order_relaxed);
+    c.sock.set_option(tcp::no_delay(true), ignored);  // small messages leave at once, not behind Nagle
+    if (stopping.load(std::memory_order_acquire)) c.websocket->start_close(close_code::going_away, "server stopping");
+    co_await detail::run_websocket(c.sock, upgrade, std::move(accepted), websocket_limits());
   }
 
   void routes_error(const char* what) const noexcept { std::fprintf(stderr, "cairn: http connection: %s\n", what); }
 
-  task<void> serve_requests(connection& c) {
+  task<void> serve_requests(connection& c, unsigned i) {
     beast::flat_buffer buf;
     for (;;) {
       // Wait for the first byte of the next request (unless one is buffered).
@@ -224,8 +274,9 @@ struct server::state : std::enable_shared_from_this<server::state> {
       response res = co_await routes.route(std::move(req));
       if (res.websocket_upgrade()) {
         if (upgrade && res.websocket_upgrade()->target.message) {
-          c.websocket = res.websocket_upgrade()->socket;
-          co_await detail::run_websocket(c.sock, *upgrade, std::move(res), websocket_limits());
+          const unsigned home = rt.core().shard_index(res.websocket_upgrade()->socket->owner);
+          if (home == i) co_return co_await run_websocket(c, std::move(*upgrade), std::move(res));
+          hand_over(c, home, std::move(*upgrade), std::move(res));
           co_return;
         }
         res = make_response(status::internal_server_error, upgrade ? "this actor class takes no WebSocket messages\n"
@@ -289,6 +340,20 @@ struct server::state : std::enable_shared_from_this<server::state> {
         co_return false;
       }
     }
+  }
+
+  /// Moves the connection's socket to shard `home`, which runs the WebSocket.
+  void hand_over(connection& c, unsigned home, request upgrade, response accepted) {
+    boost::system::error_code ec;
+    const auto protocol = c.sock.local_endpoint(ec).protocol();
+    if (ec) return;  // the socket closes with the connection
+    auto fd = std::make_shared<released_socket>(c.sock.release(ec), protocol);
+    if (ec) return;
+    c.handed_off = true;
+    net::post(rt.core().shard_at(home).io(),
+              [self = shared_from_this(), home, fd, up = std::move(upgrade), res = std::move(accepted)]() mutable {
+                spawn(serve_websocket(self, home, fd, std::move(up), std::move(res)));
+              });
   }
 
   [[nodiscard]] detail::websocket_limits websocket_limits() const noexcept {

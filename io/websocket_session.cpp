@@ -36,9 +36,9 @@ constexpr auto as_result = net::as_tuple(cairn::use_task);
 /// (a 1009 after an oversized message, for one). Beast's close timeout
 /// bounds the wait.
 struct ws_socket {
-  tcp::socket& s;
+  tcp_socket& s;
 
-  using executor_type = tcp::socket::executor_type;
+  using executor_type = socket_executor;
   executor_type get_executor() { return s.get_executor(); }
   template <class Buffers, class Handler>
   auto async_read_some(const Buffers& b, Handler&& h) {
@@ -56,7 +56,7 @@ struct ws_socket {
 
   /// Shuts down sending, drains until the client's end of stream, closes.
   struct drain_op {
-    tcp::socket& s;
+    tcp_socket& s;
     std::unique_ptr<std::array<char, 4096>> buf = std::make_unique<std::array<char, 4096>>();
     bool reading = false;
     template <class Self>
@@ -170,7 +170,7 @@ bool carried_into_handshake(field f) {
 
 }  // namespace
 
-task<void> run_websocket(net::ip::tcp::socket& sock, const request& upgrade, response accepted,
+task<void> run_websocket(tcp_socket& sock, const request& upgrade, response accepted,
                          const websocket_limits& limits) {
   auto up = accepted.websocket_upgrade();
   up->adopted = true;

@@ -5,10 +5,11 @@
 #include <chrono>
 #include <cstddef>
 
-#include <boost/asio/ip/tcp.hpp>
 
 #include <cairn/http/message.hpp>
 #include <cairn/task.hpp>
+
+#include "socket.hpp"
 
 namespace cairn::http::detail {
 
@@ -21,7 +22,7 @@ struct websocket_limits {
 /// Completes the upgrade that `upgrade` asked for and `accepted` (from
 /// accept_websocket, its target bound) answers, then runs the socket until
 /// it closes. The caller closes `sock` afterwards.
-task<void> run_websocket(boost::asio::ip::tcp::socket& sock, const request& upgrade, response accepted,
+task<void> run_websocket(tcp_socket& sock, const request& upgrade, response accepted,
                          const websocket_limits& limits);
 
 }  // namespace cairn::http::detail
