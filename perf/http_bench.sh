@@ -10,7 +10,8 @@
 #   (e) workerd (npm, perf/workerd/) POST /counter/bench: the same counter as
 #       a JavaScript Durable Object with SQLite-backed storage on local disk
 #   (f) cairn WebSocket echo: C connections, one echo actor each, every
-#       connection a closed loop with one 32-byte message in flight
+#       connection a closed loop with W 32-byte messages in flight (W = 1
+#       for latency-bound, 16 for throughput)
 #   (g) workerd: the same echo as a Durable Object with the hibernation API
 #
 #   perf/http_bench.sh [--seconds S] [--connections C] [--json FILE] [--build DIR]
@@ -82,9 +83,10 @@ measure() {
   awk '/^Requests\/sec:/ {print $2}' "${scratch}/wrk.txt"
 }
 
-# perf/ws_load for $seconds against /echo/c<i> on $port; prints messages/s.
+# perf/ws_load for $seconds against /echo/c<i> on $port with $1 messages in
+# flight per connection; prints messages/s.
 measure_ws() {
-  "${build}/perf/ws_load" 127.0.0.1 "$port" /echo/c --connections "$connections" --threads 2 \
+  "${build}/perf/ws_load" 127.0.0.1 "$port" /echo/c --connections "$connections" --threads 2 --window "$1" \
     --seconds "$seconds" --warmup 1 | awk '/^messages\/s/ {print $2}'
 }
 
@@ -123,7 +125,8 @@ start_server "${build}/perf/cairn_http_peer" serve --port 0 --shards 2 --durabil
 rate[cairn_hello]="$(measure "http://127.0.0.1:${port}/hello/bench")"
 rate[cairn_counter]="$(measure "http://127.0.0.1:${port}/counter/bench" "${scratch}/post.lua")"
 count="$(curl -s "http://127.0.0.1:${port}/counter/bench")"
-rate[cairn_echo]="$(measure_ws)"
+rate[cairn_echo]="$(measure_ws 1)"
+rate[cairn_echo16]="$(measure_ws 16)"
 stop_server
 
 # (e) workerd
@@ -136,7 +139,8 @@ run_workerd() {
 start_on_free_port run_workerd /hello
 rate[workerd_counter]="$(measure "http://127.0.0.1:${port}/counter/bench" "${scratch}/post.lua")"
 wcount="$(curl -s "http://127.0.0.1:${port}/counter/bench")"
-rate[workerd_echo]="$(measure_ws)"
+rate[workerd_echo]="$(measure_ws 1)"
+rate[workerd_echo16]="$(measure_ws 16)"
 stop_server
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
@@ -147,14 +151,17 @@ printf '%-44s %12.0f %8s\n' "(c) cairn -> native actor, fixed body" "${rate[cair
 printf '%-44s %12.0f %8s\n' "(d) cairn counter, full durability (POST)" "${rate[cairn_counter]}" "$(ratio "${rate[cairn_counter]}" "${rate[beast]}")"
 printf '%-44s %12.0f %8s\n' "(e) workerd JS Durable Object counter (POST)" "${rate[workerd_counter]}" "$(ratio "${rate[workerd_counter]}" "${rate[beast]}")"
 echo "(ratios against (a); (d) against (e): $(ratio "${rate[cairn_counter]}" "${rate[workerd_counter]}")x; counters ended at ${count} and ${wcount})"
-printf '%-44s %12s %8s\n' "WebSocket echo (${connections} connections, 1 in flight each)" "messages/s" "ratio"
-printf '%-44s %12.0f %8s\n' "(f) cairn echo actor" "${rate[cairn_echo]}" "$(ratio "${rate[cairn_echo]}" "${rate[workerd_echo]}")"
-printf '%-44s %12.0f %8s\n' "(g) workerd echo Durable Object" "${rate[workerd_echo]}" "1.00"
+printf '%-44s %12s %8s\n' "WebSocket echo (${connections} connections)" "messages/s" "ratio"
+printf '%-44s %12.0f %8s\n' "(f) cairn echo actor, 16 in flight" "${rate[cairn_echo16]}" "$(ratio "${rate[cairn_echo16]}" "${rate[workerd_echo16]}")"
+printf '%-44s %12.0f %8s\n' "(g) workerd echo object, 16 in flight" "${rate[workerd_echo16]}" "1.00"
+printf '%-44s %12.0f %8s\n' "(f) cairn echo actor, 1 in flight" "${rate[cairn_echo]}" "$(ratio "${rate[cairn_echo]}" "${rate[workerd_echo]}")"
+printf '%-44s %12.0f %8s\n' "(g) workerd echo object, 1 in flight" "${rate[workerd_echo]}" "1.00"
 cat >"$json" <<JSON
 {"seconds": ${seconds}, "connections": ${connections},
  "requests_per_s": {"beast": ${rate[beast]}, "nginx": ${rate[nginx]}, "cairn_hello": ${rate[cairn_hello]}, "cairn_counter_full": ${rate[cairn_counter]}, "workerd_counter": ${rate[workerd_counter]}},
- "websocket_messages_per_s": {"cairn_echo": ${rate[cairn_echo]}, "workerd_echo": ${rate[workerd_echo]}},
- "ratio_cairn_echo_vs_workerd": $(ratio "${rate[cairn_echo]}" "${rate[workerd_echo]}"),
+ "websocket_messages_per_s": {"cairn_echo_1": ${rate[cairn_echo]}, "workerd_echo_1": ${rate[workerd_echo]}, "cairn_echo_16": ${rate[cairn_echo16]}, "workerd_echo_16": ${rate[workerd_echo16]}},
+ "ratio_cairn_echo_vs_workerd_1": $(ratio "${rate[cairn_echo]}" "${rate[workerd_echo]}"),
+ "ratio_cairn_echo_vs_workerd_16": $(ratio "${rate[cairn_echo16]}" "${rate[workerd_echo16]}"),
  "ratio_cairn_hello_vs_beast": $(ratio "${rate[cairn_hello]}" "${rate[beast]}"),
  "ratio_cairn_counter_vs_workerd": $(ratio "${rate[cairn_counter]}" "${rate[workerd_counter]}"),
  "counter_final": ${count:-0}, "workerd_counter_final": ${wcount:-0}}

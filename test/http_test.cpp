@@ -247,11 +247,7 @@ class gated_feed : public cairn::actor {
 
 BOOST_AUTO_TEST_CASE(events_after_a_failed_commit_never_leave) {
   cairn_test::temp_dir dir;
-  auto o = cairn_test::shards(2);
-  o.data_dir = dir.path();
-  o.sqlite_vfs = cairn::testing::install_fault_vfs();
-  o.on_unhandled_error = [](std::exception_ptr, std::string_view) {};
-  cairn::runtime rt(o);
+  cairn::runtime rt(cairn_test::with_disk_faults(dir, 2));
   cairn::http::router r;
   r.expose("gated", rt.register_namespace<gated_feed>("gated"));
   r.on_error = [](std::exception_ptr, std::string_view) {};

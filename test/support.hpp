@@ -1,6 +1,7 @@
 #pragma once
 // Helpers shared by the test suites.
 #include <cairn/runtime_options.hpp>
+#include <cairn/testing/fault_vfs.hpp>
 
 namespace cairn_test {
 
@@ -38,5 +39,15 @@ class temp_dir {
  private:
   std::filesystem::path path_;
 };
+
+/// A runtime on `n` shards storing under `dir` through the fault-injecting
+/// VFS (cairn/testing/fault_vfs.hpp), quiet about the failures a test causes.
+inline cairn::runtime_options with_disk_faults(const temp_dir& dir, unsigned n) {
+  auto o = shards(n);
+  o.data_dir = dir.path();
+  o.sqlite_vfs = cairn::testing::install_fault_vfs();
+  o.on_unhandled_error = [](std::exception_ptr, std::string_view) {};
+  return o;
+}
 
 }  // namespace cairn_test

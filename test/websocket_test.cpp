@@ -72,11 +72,7 @@ BOOST_AUTO_TEST_SUITE(websocket_api)
 
 BOOST_AUTO_TEST_CASE(a_message_sent_after_a_failed_commit_never_leaves) {
   cairn_test::temp_dir dir;
-  auto o = cairn_test::shards(2);
-  o.data_dir = dir.path();
-  o.sqlite_vfs = cairn::testing::install_fault_vfs();
-  o.on_unhandled_error = [](std::exception_ptr, std::string_view) {};
-  cairn::runtime rt(o);
+  cairn::runtime rt(cairn_test::with_disk_faults(dir, 2));
   router r;
   r.expose("room", rt.register_namespace<gated_room>("room"));
   server srv(rt, std::move(r));
