@@ -88,6 +88,8 @@ void set(config& c, const std::string& key, const boost::json::value* jv, std::s
   else if (key == "idle_timeout_ms") c.http.idle_timeout = std::chrono::milliseconds(num(max_ms));
   else if (key == "write_timeout_ms") c.http.write_timeout = std::chrono::milliseconds(num(max_ms));
   else if (key == "max_connections") c.http.max_connections = num(10'000'000);
+  else if (key == "max_websocket_message_bytes") c.http.max_websocket_message_bytes = num(1ull << 32);
+  else if (key == "websocket_idle_timeout_ms") c.http.websocket_idle_timeout = std::chrono::milliseconds(num(max_ms));
   else if (key == "actor_idle_timeout_ms") c.runtime.idle_timeout = std::chrono::milliseconds(num(max_ms));
   else if (key == "max_resident_actors") c.runtime.max_resident_actors = num(std::numeric_limits<std::uint32_t>::max());
   else if (key == "secret") c.runtime.secret = str();
