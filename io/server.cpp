@@ -69,14 +69,17 @@ struct connection {
 /// A socket between two shards' io_contexts: closed if it never arrives (a stop).
 struct released_socket {
   released_socket(int f, tcp::endpoint::protocol_type p) : fd(f), protocol(p) {}
+  released_socket(released_socket&& o) noexcept : fd(std::exchange(o.fd, -1)), protocol(o.protocol) {}
+  released_socket& operator=(released_socket&&) = delete;
   ~released_socket() {
     if (fd >= 0) ::close(fd);
   }
-  released_socket(const released_socket&) = delete;
-  released_socket& operator=(const released_socket&) = delete;
   int fd;
   tcp::endpoint::protocol_type protocol;
 };
+
+/// What a WebSocket gets when the server stops.
+void close_for_stop(detail::websocket_state& ws) { ws.start_close(close_code::going_away, "server stopping"); }
 
 /// The status for a request that could not be read, or nullopt to just close.
 std::optional<status> read_failure_status(const boost::system::error_code& ec) {
@@ -212,22 +215,23 @@ struct server::state : std::enable_shared_from_this<server::state> {
 
   /// A WebSocket handed over by the shard that read its upgrade request: it
   /// runs on the shard of its actor, so that messages and sends never hop.
-  static task<void> serve_websocket(std::shared_ptr<state> self, unsigned i, std::shared_ptr<released_socket> fd,
-                                    request upgrade, response accepted) {
-    connection c(detail::tcp_socket(cairn::detail::shard::current()->io(), fd->protocol, std::exchange(fd->fd, -1)));
+  static task<void> serve_websocket(std::shared_ptr<state> self, unsigned i, released_socket fd, request upgrade,
+                                    response accepted) {
+    connection c(detail::tcp_socket(cairn::detail::shard::current()->io(), fd.protocol, std::exchange(fd.fd, -1)));
     listing listed(*self, i, c);
     try {
-      co_await self->run_websocket(c, std::move(upgrade), std::move(accepted));
+      co_await self->serve_as_websocket(c, std::move(upgrade), std::move(accepted));
     } catch (const std::exception& e) {
       self->routes_error(e.what());
     }
   }
 
-  task<void> run_websocket(connection& c, request upgrade, response accepted) {
+  /// Runs connection `c` (on its actor's shard) as the WebSocket `accepted` opens.
+  task<void> serve_as_websocket(connection& c, request upgrade, response accepted) {
     c.websocket = accepted.websocket_upgrade()->socket;
     boost::system::error_code ignored;
     c.sock.set_option(tcp::no_delay(true), ignored);  // small messages leave at once, not behind Nagle
-    if (stopping.load(std::memory_order_acquire)) c.websocket->start_close(close_code::going_away, "server stopping");
+    if (stopping.load(std::memory_order_acquire)) close_for_stop(*c.websocket);
     co_await detail::run_websocket(c.sock, upgrade, std::move(accepted), websocket_limits());
   }
 
@@ -275,7 +279,7 @@ struct server::state : std::enable_shared_from_this<server::state> {
       if (res.websocket_upgrade()) {
         if (upgrade && res.websocket_upgrade()->target.message) {
           const unsigned home = rt.core().shard_index(res.websocket_upgrade()->socket->owner);
-          if (home == i) co_return co_await run_websocket(c, std::move(*upgrade), std::move(res));
+          if (home == i) co_return co_await serve_as_websocket(c, std::move(*upgrade), std::move(res));
           hand_over(c, home, std::move(*upgrade), std::move(res));
           co_return;
         }
@@ -347,13 +351,13 @@ struct server::state : std::enable_shared_from_this<server::state> {
     boost::system::error_code ec;
     const auto protocol = c.sock.local_endpoint(ec).protocol();
     if (ec) return;  // the socket closes with the connection
-    auto fd = std::make_shared<released_socket>(c.sock.release(ec), protocol);
+    released_socket fd(c.sock.release(ec), protocol);
     if (ec) return;
     c.handed_off = true;
-    net::post(rt.core().shard_at(home).io(),
-              [self = shared_from_this(), home, fd, up = std::move(upgrade), res = std::move(accepted)]() mutable {
-                spawn(serve_websocket(self, home, fd, std::move(up), std::move(res)));
-              });
+    net::post(rt.core().shard_at(home).io(), [self = shared_from_this(), home, fd = std::move(fd), up = std::move(upgrade),
+                                              res = std::move(accepted)]() mutable {
+      spawn(serve_websocket(self, home, std::move(fd), std::move(up), std::move(res)));
+    });
   }
 
   [[nodiscard]] detail::websocket_limits websocket_limits() const noexcept {
@@ -386,7 +390,7 @@ struct server::state : std::enable_shared_from_this<server::state> {
     for (connection* c : sh.connections) {
       if (c->idle) idle.push_back(c);
       if (c->streaming) c->streaming->finish();  // the body ends after what is queued
-      if (c->websocket) c->websocket->start_close(close_code::going_away, "server stopping");
+      if (c->websocket) close_for_stop(*c->websocket);
     }
     for (connection* c : idle) end_io(*c);
   }

@@ -74,13 +74,18 @@ void websocket_registry::add(std::shared_ptr<websocket_state> s) {
   by_actor_[s->owner].sockets.push_back(std::move(s));
 }
 
-void websocket_registry::remove(const websocket_state& s) {
-  std::lock_guard lock(mutex_);
-  auto it = by_actor_.find(s.owner);
-  if (it == by_actor_.end()) return;
-  auto& v = it->second.sockets;
-  v.erase(std::remove_if(v.begin(), v.end(), [&](auto& p) { return p.get() == &s; }), v.end());
-  erase_if_empty(it);
+void websocket_registry::retire(websocket_state& s) {
+  {
+    std::lock_guard lock(mutex_);
+    auto it = by_actor_.find(s.owner);
+    if (it != by_actor_.end()) {
+      auto& v = it->second.sockets;
+      v.erase(std::remove_if(v.begin(), v.end(), [&](auto& p) { return p.get() == &s; }), v.end());
+      erase_if_empty(it);
+    }
+  }
+  s.fail();
+  s.consumer_gone();
 }
 
 void websocket_registry::erase_if_empty(std::unordered_map<actor_id, entry, id_hash>::iterator it) {
@@ -123,8 +128,7 @@ std::shared_ptr<const std::string> websocket_registry::auto_reply(const actor_id
 
 websocket_upgrade::~websocket_upgrade() {
   if (!adopted) {
-    registry->remove(*socket);
-    socket->consumer_gone();
+    registry->retire(*socket);
   }
 }
 

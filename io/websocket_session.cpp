@@ -138,9 +138,7 @@ struct session {
 
   /// The socket ended: off the actor's list, the writer stops, the actor hears why.
   task<void> end(boost::system::error_code ec) {
-    registry.remove(*socket);
-    socket->fail();
-    socket->consumer_gone();
+    registry.retire(*socket);
     const websocket handle(socket);
     try {
       if (ec == bws::error::closed) {
@@ -192,9 +190,7 @@ task<void> run_websocket(tcp_socket& sock, const request& upgrade, response acce
 
   auto [ec] = co_await s.ws.async_accept(upgrade, as_result);
   if (ec) {
-    s.registry.remove(*s.socket);
-    s.socket->fail();
-    s.socket->consumer_gone();
+    s.registry.retire(*s.socket);
     co_return;
   }
   co_await when_all(s.read_loop(), s.write_loop());

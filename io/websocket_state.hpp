@@ -52,7 +52,9 @@ class websocket_state : public cross_shard_queue<ws_out> {
 class websocket_registry {
  public:
   void add(std::shared_ptr<websocket_state> s);
-  void remove(const websocket_state& s);
+  /// The socket ended (or never started): off its actor's list, its queue
+  /// closed to senders and to the writer.
+  void retire(websocket_state& s);
   [[nodiscard]] std::vector<websocket> list(const actor_id& owner, std::string_view tag);
 
   void set_auto_response(const actor_id& owner, std::string request, std::string reply);

@@ -56,13 +56,9 @@ gate_state output_gate_now() noexcept {
 }
 
 gate_state gate_output(work_item* w) {
-  actor* from = current_actor;
-  if (!from || !shard::current()) return gate_state::open;
-  if (actor_access::unflushed(*from)) {
-    hold_effect(*from, w);
-    return gate_state::held;
-  }
-  return actor_access::was_reset(*from) ? gate_state::closed : gate_state::open;
+  const gate_state s = output_gate_now();
+  if (s == gate_state::held) hold_effect(*current_actor, w);
+  return s;
 }
 
 void report_unhandled(const actor_id& id, std::exception_ptr e) noexcept {
