@@ -8,7 +8,7 @@ third_party="${root}/third_party"
 
 apt_packages=(
   build-essential g++ cmake ninja-build ccache pkg-config git curl ca-certificates
-  libboost1.81-dev libboost-json1.81-dev libboost-test1.81-dev
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-test1.81-dev
   liburing-dev libsqlite3-dev libssl-dev
   libcaf-dev
   # runtime libraries of Debian's libnode (V8), unpacked below

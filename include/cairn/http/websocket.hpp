@@ -30,6 +30,7 @@
 
 #include <cairn/actor_ref.hpp>
 #include <cairn/http/message.hpp>
+#include <cairn/http/ws_message.hpp>
 #include <cairn/task.hpp>
 
 namespace cairn {
@@ -46,21 +47,6 @@ class websocket_state;
 inline constexpr std::size_t max_websocket_tags = 10;
 inline constexpr std::size_t max_websocket_tag_bytes = 256;
 inline constexpr std::size_t max_websocket_attachment_bytes = 16 * 1024;
-
-/// Close codes cairn sends (RFC 6455 7.4.1).
-namespace close_code {
-inline constexpr std::uint16_t normal = 1000;
-inline constexpr std::uint16_t going_away = 1001;        // the server stops
-inline constexpr std::uint16_t protocol_error = 1002;    // a malformed frame
-inline constexpr std::uint16_t too_big = 1009;           // over the message limit
-inline constexpr std::uint16_t internal_error = 1011;    // the handler threw, or its commit failed
-}  // namespace close_code
-
-/// A message received (named apart from the handler `websocket_message`).
-struct ws_message {
-  std::string data;
-  bool binary = false;
-};
 
 /// A handle on one accepted socket. Cheap to copy; stays valid after the
 /// socket closed (sends are then ignored). Thread-safe.
