@@ -2,6 +2,7 @@
 // through the caller's policy, and the body read as it arrives.
 #include <cairn/http/fetch.hpp>
 
+#include <unordered_map>
 #include <utility>
 
 #include <boost/beast/http/read.hpp>
@@ -73,26 +74,73 @@ struct fetched {
 
 namespace {
 
-constexpr std::size_t piece_bytes = 64 * 1024;
+constexpr std::size_t piece_bytes = 16 * 1024;  // at most one next_chunk() returns
+
+/// The parsed form of the URLs this thread fetched lately: a virtual user or
+/// an agent fetches the same few URLs over and over.
+std::shared_ptr<const parsed_url> parse_cached(const std::string& url) {
+  thread_local std::unordered_map<std::string, std::shared_ptr<const parsed_url>> cache;
+  if (auto it = cache.find(url); it != cache.end()) return it->second;
+  auto parsed = std::make_shared<const parsed_url>(client::parse_url(url));
+  if (cache.size() >= 256) cache.clear();
+  cache.emplace(url, parsed);
+  return parsed;
+}
 
 bool is_redirect(unsigned s) { return s == 301 || s == 302 || s == 303 || s == 307 || s == 308; }
 
-client::outbound_request make_request(const parsed_url& u, verb method, const boost::beast::http::fields& headers,
-                                      const std::string& body) {
-  client::outbound_request req(method, u.target, 11);
-  for (const auto& f : headers) req.insert(f.name_string(), f.value());
-  if (req.find(field::host) == req.end()) req.set(field::host, u.host_header);
-  if (req.find(field::user_agent) == req.end()) req.set(field::user_agent, "cairn");
-  req.body() = body;
-  if (!body.empty() || method == verb::post || method == verb::put || method == verb::patch) req.prepare_payload();
-  return req;
+/// RFC 9110 token characters, for header names.
+bool is_token(std::string_view s) {
+  if (s.empty()) return false;
+  for (unsigned char c : s) {
+    if (c >= 'a' && c <= 'z') continue;
+    if (c >= 'A' && c <= 'Z') continue;
+    if (c >= '0' && c <= '9') continue;
+    if (std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) == std::string_view::npos) return false;
+  }
+  return true;
+}
+
+/// The request as it goes on the wire (HTTP/1.1). Headers are checked, so
+/// that no caller (the sandbox's guests included) can split the request.
+/// Host and User-Agent are added if absent; Content-Length is always ours.
+std::string make_request(const parsed_url& u, verb method, const boost::beast::http::fields& headers,
+                         const std::string& body) {
+  if (method == verb::unknown)
+    throw fetch_error(fetch_errc::invalid_request, u.str(), "the method is not one HTTP defines");
+  std::string out;
+  out.reserve(128 + u.target.size() + body.size());
+  out += boost::beast::http::to_string(method);
+  out += ' ';
+  out += u.target;
+  out += " HTTP/1.1\r\n";
+  bool host = false, agent = false;
+  for (const auto& f : headers) {
+    const auto name = f.name_string();
+    const auto value = f.value();
+    if (!is_token(name)) throw fetch_error(fetch_errc::invalid_request, u.str(), "a header name is malformed");
+    if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos)
+      throw fetch_error(fetch_errc::invalid_request, u.str(),
+                        "the value of header " + std::string(name) + " holds a line break or NUL");
+    if (f.name() == field::content_length || f.name() == field::transfer_encoding) continue;
+    host = host || f.name() == field::host;
+    agent = agent || f.name() == field::user_agent;
+    out.append(name.data(), name.size()).append(": ").append(value.data(), value.size()).append("\r\n");
+  }
+  if (!host) out.append("Host: ").append(u.host_header).append("\r\n");
+  if (!agent) out += "User-Agent: cairn\r\n";
+  if (!body.empty() || method == verb::post || method == verb::put || method == verb::patch)
+    out.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
+  out += "\r\n";
+  out += body;
+  return out;
 }
 
 /// Sends the request on a kept connection to the origin or a new one and
 /// reads the response's header. A kept connection the server had closed
 /// meanwhile is replaced once.
 task<std::unique_ptr<detail::fetched>> exchange(cairn::detail::shard& sh, client::client_service& svc,
-                                                const parsed_url& u, client::outbound_request& req,
+                                                const parsed_url& u, const std::string& req, verb method,
                                                 const fetch_options& o) {
   auto pool = svc.pool(sh.index());
   for (bool first = true;; first = false) {
@@ -107,7 +155,7 @@ task<std::unique_ptr<detail::fetched>> exchange(cairn::detail::shard& sh, client
     auto f = std::make_unique<detail::fetched>();
     f->parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(o.max_header_bytes, UINT32_MAX)));
     f->parser.body_limit(boost::none);  // the reader bounds what it keeps
-    if (req.method() == verb::head) f->parser.skip(true);
+    if (method == verb::head) f->parser.skip(true);
     const auto ec = co_await conn->exchange(req, f->parser, o.response_timeout);
     if (!ec) {
       f->conn = std::move(conn);
@@ -127,8 +175,8 @@ task<std::unique_ptr<detail::fetched>> exchange(cairn::detail::shard& sh, client
 task<void> discard_body(detail::fetched& f) {
   std::string sink;
   std::size_t total = 0;
-  while (total < piece_bytes) {
-    const std::size_t n = co_await f.read_into(sink, 0, piece_bytes);
+  while (total < 64 * 1024) {
+    const std::size_t n = co_await f.read_into(sink, 0, 4096);
     if (n == 0) co_return;
     total += n;
   }
@@ -159,6 +207,7 @@ std::string_view to_string(fetch_errc e) noexcept {
   switch (e) {
     case fetch_errc::invalid_url: return "invalid_url";
     case fetch_errc::unsupported_scheme: return "unsupported_scheme";
+    case fetch_errc::invalid_request: return "invalid_request";
     case fetch_errc::address_refused: return "address_refused";
     case fetch_errc::resolve_failed: return "resolve_failed";
     case fetch_errc::connect_failed: return "connect_failed";
@@ -197,19 +246,23 @@ task<std::optional<std::string>> fetch_response::next_chunk() {
 }
 
 task<std::string> fetch_response::text(std::size_t max_bytes) {
+  auto too_large = [&] {
+    state_->conn.reset();
+    return fetch_error(fetch_errc::body_too_large, state_->url,
+                       "the body is larger than " + std::to_string(max_bytes) + " bytes");
+  };
+  const auto length = state_->parser.content_length();  // known unless chunked or until-close
+  if (length && *length > max_bytes) throw too_large();
   std::string all;
-  if (auto len = state_->parser.content_length(); len && *len <= max_bytes) all.reserve(*len);
   std::size_t used = 0;
   for (;;) {
-    const std::size_t room = std::max<std::size_t>(all.capacity() - used, 16 * 1024);
+    // Exactly the rest of a known length; else room that doubles (no big
+    // zero-filled buffer for a small body).
+    const std::size_t room = length ? std::max<std::size_t>(*length - used, 1) : std::max<std::size_t>(used, 4096);
     const std::size_t n = co_await state_->read_into(all, used, room);
     if (n == 0) break;
     used += n;
-    if (used > max_bytes) {
-      state_->conn.reset();
-      throw fetch_error(fetch_errc::body_too_large, state_->url,
-                        "the body is larger than " + std::to_string(max_bytes) + " bytes");
-    }
+    if (used > max_bytes) throw too_large();
   }
   all.resize(used);
   co_return all;
@@ -218,31 +271,32 @@ task<std::string> fetch_response::text(std::size_t max_bytes) {
 task<fetch_response> fetch(std::string url, fetch_options o) {
   auto* sh = cairn::detail::shard::current();
   if (!sh) throw not_on_shard("cairn::http::fetch");
-  parsed_url u = client::parse_url(url);
+  auto u = parse_cached(url);
   if (!co_await detail::output_gate_passed())
-    throw fetch_error(fetch_errc::output_void, u.str(), "the actor's storage commit failed; the request was not sent");
+    throw fetch_error(fetch_errc::output_void, u->str(), "the actor's storage commit failed; the request was not sent");
   auto& svc = client::client_service::of(*sh);
 
   verb method = o.method;
   std::string body = std::move(o.body);
   for (int hop = 0;; ++hop) {
-    auto req = make_request(u, method, o.headers, body);
-    auto f = co_await exchange(*sh, svc, u, req, o);
+    auto req = make_request(*u, method, o.headers, body);
+    auto f = co_await exchange(*sh, svc, *u, req, method, o);
     f->redirects = hop;
     const unsigned code = f->parser.get().result_int();
     const auto location = f->parser.get()[field::location];
     if (!is_redirect(code) || location.empty() || o.redirect == redirect_mode::manual)
       co_return fetch_response(std::move(f));
     if (o.redirect == redirect_mode::error)
-      throw fetch_error(fetch_errc::redirect_refused, u.str(), "redirected to " + std::string(location));
+      throw fetch_error(fetch_errc::redirect_refused, u->str(), "redirected to " + std::string(location));
     if (hop >= o.max_redirects)
-      throw fetch_error(fetch_errc::too_many_redirects, u.str(),
+      throw fetch_error(fetch_errc::too_many_redirects, u->str(),
                         "more than " + std::to_string(o.max_redirects) + " redirects");
-    parsed_url next = client::resolve_redirect(u, location);
-    prepare_next_hop(u, next, code, method, body, o.headers);
+    auto next = std::make_shared<const parsed_url>(client::resolve_redirect(*u, location));
+    prepare_next_hop(*u, *next, code, method, body, o.headers);
     if (o.allow_redirect &&
-        !o.allow_redirect(redirect_hop{u.str(), next.str(), static_cast<status>(code), method, hop + 1}))
-      throw fetch_error(fetch_errc::redirect_refused, next.str(), "the redirect policy refused it (from " + u.str() + ")");
+        !o.allow_redirect(redirect_hop{u->str(), next->str(), static_cast<status>(code), method, hop + 1}))
+      throw fetch_error(fetch_errc::redirect_refused, next->str(),
+                        "the redirect policy refused it (from " + u->str() + ")");
     co_await discard_body(*f);
     u = std::move(next);
   }

@@ -93,6 +93,7 @@ void set(config& c, const std::string& key, const boost::json::value* jv, std::s
   else if (key == "actor_idle_timeout_ms") c.runtime.idle_timeout = std::chrono::milliseconds(num(max_ms));
   else if (key == "max_resident_actors") c.runtime.max_resident_actors = num(std::numeric_limits<std::uint32_t>::max());
   else if (key == "secret") c.runtime.secret = str();
+  else if (key == "idle_spin_us") c.runtime.idle_spin = std::chrono::microseconds(num(1'000'000));
   else if (key == "expose") {
     c.expose.clear();
     if (!jv) {

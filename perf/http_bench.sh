@@ -13,6 +13,9 @@
 #       connection a closed loop with W 32-byte messages in flight (W = 1
 #       for latency-bound, 16 for throughput)
 #   (g) workerd: the same echo as a Durable Object with the hibernation API
+#   (h) examples/loadgen (virtual users as cairn actors, cairn::fetch) against
+#       the server of (c), as many users as wrk has connections: its rate
+#       against wrk's on the same server
 #
 #   perf/http_bench.sh [--seconds S] [--connections C] [--json FILE] [--build DIR]
 # Needs wrk, nginx and npm (scripts/setup.sh --bench installs them); installs
@@ -123,6 +126,9 @@ rate[nginx]="$(measure "http://127.0.0.1:${port}/")"; stop_server
 
 start_server "${build}/perf/cairn_http_peer" serve --port 0 --shards 2 --durability full --data-dir "${scratch}/data"
 rate[cairn_hello]="$(measure "http://127.0.0.1:${port}/hello/bench")"
+rate[loadgen_hello]="$("${build}/examples/cairn-loadgen" http "http://127.0.0.1:${port}/hello/bench" \
+  --users "$connections" --seconds "$seconds" --warmup 1 --shards 2 --json |
+  sed -E 's/.*"per_s":([0-9.eE+-]+).*/\1/')"
 rate[cairn_counter]="$(measure "http://127.0.0.1:${port}/counter/bench" "${scratch}/post.lua")"
 count="$(curl -s "http://127.0.0.1:${port}/counter/bench")"
 rate[cairn_echo]="$(measure_ws 1)"
@@ -151,6 +157,8 @@ printf '%-44s %12.0f %8s\n' "(c) cairn -> native actor, fixed body" "${rate[cair
 printf '%-44s %12.0f %8s\n' "(d) cairn counter, full durability (POST)" "${rate[cairn_counter]}" "$(ratio "${rate[cairn_counter]}" "${rate[beast]}")"
 printf '%-44s %12.0f %8s\n' "(e) workerd JS Durable Object counter (POST)" "${rate[workerd_counter]}" "$(ratio "${rate[workerd_counter]}" "${rate[beast]}")"
 echo "(ratios against (a); (d) against (e): $(ratio "${rate[cairn_counter]}" "${rate[workerd_counter]}")x; counters ended at ${count} and ${wcount})"
+printf '%-44s %12.0f %8s\n' "(h) examples/loadgen against (c)'s server" "${rate[loadgen_hello]}" "$(ratio "${rate[loadgen_hello]}" "${rate[cairn_hello]}")"
+echo "((h) against wrk's rate on the same server, (c))"
 printf '%-44s %12s %8s\n' "WebSocket echo (${connections} connections)" "messages/s" "ratio"
 printf '%-44s %12.0f %8s\n' "(f) cairn echo actor, 16 in flight" "${rate[cairn_echo16]}" "$(ratio "${rate[cairn_echo16]}" "${rate[workerd_echo16]}")"
 printf '%-44s %12.0f %8s\n' "(g) workerd echo object, 16 in flight" "${rate[workerd_echo16]}" "1.00"
@@ -162,6 +170,8 @@ cat >"$json" <<JSON
  "websocket_messages_per_s": {"cairn_echo_1": ${rate[cairn_echo]}, "workerd_echo_1": ${rate[workerd_echo]}, "cairn_echo_16": ${rate[cairn_echo16]}, "workerd_echo_16": ${rate[workerd_echo16]}},
  "ratio_cairn_echo_vs_workerd_1": $(ratio "${rate[cairn_echo]}" "${rate[workerd_echo]}"),
  "ratio_cairn_echo_vs_workerd_16": $(ratio "${rate[cairn_echo16]}" "${rate[workerd_echo16]}"),
+ "loadgen_hello": ${rate[loadgen_hello]},
+ "ratio_loadgen_vs_wrk": $(ratio "${rate[loadgen_hello]}" "${rate[cairn_hello]}"),
  "ratio_cairn_hello_vs_beast": $(ratio "${rate[cairn_hello]}" "${rate[beast]}"),
  "ratio_cairn_counter_vs_workerd": $(ratio "${rate[cairn_counter]}" "${rate[workerd_counter]}"),
  "counter_final": ${count:-0}, "workerd_counter_final": ${wcount:-0}}

@@ -196,6 +196,20 @@ BOOST_FIXTURE_TEST_CASE(sends_method_headers_and_body, fixture) {
     co_return co_await get_text(base + "/echo", std::move(o));
   });
   BOOST_TEST(r == "200 PUT [the body] auth=Bearer t");
+  // Header names and values that would split the request are refused before anything is sent.
+  const auto refused = on_shard([&]() -> cairn::task<std::vector<std::optional<fetch_errc>>> {
+    std::vector<std::optional<fetch_errc>> out;
+    out.push_back(co_await error_of(get_text(base + "/hello", with([](fetch_options& o) {
+      o.headers.set("X-Evil", "a\r\nX-Injected: 1");
+    }))));
+    out.push_back(co_await error_of(get_text(base + "/hello", with([](fetch_options& o) {
+      o.headers.set("Bad Name", "x");
+    }))));
+    co_return out;
+  });
+  BOOST_TEST((refused[0] == fetch_errc::invalid_request));
+  BOOST_TEST((refused[1] == fetch_errc::invalid_request));
+  BOOST_TEST(hits.load() == 0);
 }
 
 BOOST_FIXTURE_TEST_CASE(streams_the_body_as_it_arrives, fixture) {

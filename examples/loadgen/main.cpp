@@ -25,12 +25,13 @@ struct settings {
   double seconds = 5;
   double warmup = 1;
   unsigned shards = 0;
+  long idle_spin_us = 0;
   bool json = false;
 };
 
 [[noreturn]] void usage(const std::string& why) {
   std::cerr << "cairn-loadgen: " << why << "\n"
-            << "usage: cairn-loadgen http|ws URL [--users N] [--seconds S] [--warmup S] [--shards N]\n"
+            << "usage: cairn-loadgen http|ws URL [--users N] [--seconds S] [--warmup S] [--shards N] [--idle-spin-us US]\n"
             << "         [--method M] [--body TEXT] [--header 'Name: value']...   (http)\n"
             << "         [--in-flight W] [--message TEXT]                         (ws)\n"
             << "         [--json]\n";
@@ -66,6 +67,7 @@ settings parse(int argc, char** argv) {
     else if (a == "--seconds") s.seconds = positive(a, v);
     else if (a == "--warmup") s.warmup = positive(a, v, true);
     else if (a == "--shards") s.shards = static_cast<unsigned>(positive(a, v));
+    else if (a == "--idle-spin-us") s.idle_spin_us = static_cast<long>(positive(a, v, true));
     else if (a == "--in-flight") s.plan.in_flight = static_cast<int>(positive(a, v));
     else if (a == "--message") s.plan.message = v;
     else if (a == "--body") s.plan.body = v;
@@ -92,6 +94,9 @@ int main(int argc, char** argv) {
   cairn::runtime_options options;
   if (s.shards) options.shards = s.shards;
   options.durability = cairn::durability::memory;  // virtual users keep nothing
+  // A load generator shares the machine with what it measures: an idle shard
+  // sleeps at once instead of polling, leaving the cores to the server.
+  options.idle_spin = std::chrono::microseconds(s.idle_spin_us);
   cairn::runtime rt(options);
   auto users = rt.register_namespace<loadgen::virtual_user>("user");
 

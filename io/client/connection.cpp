@@ -6,7 +6,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
+#include <boost/asio/write.hpp>
 
 #include <cairn/use_task.hpp>
 
@@ -22,10 +22,10 @@ class stream_connection final : public connection {
  public:
   explicit stream_connection(Stream s) : s_(std::move(s)) {}
 
-  task<boost::system::error_code> exchange(outbound_request& req, response_parser& p,
+  task<boost::system::error_code> exchange(const std::string& request, response_parser& p,
                                            std::chrono::milliseconds timeout) override {
     lowest().expires_after(timeout);
-    auto [wec, wn] = co_await bhttp::async_write(s_, req, as_result);
+    auto [wec, wn] = co_await boost::asio::async_write(s_, boost::asio::buffer(request), as_result);
     if (wec) co_return wec;
     auto [rec, rn] = co_await bhttp::async_read_header(s_, buffer, p, as_result);
     lowest().expires_never();

@@ -4,11 +4,11 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <string>
 
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <boost/system/error_code.hpp>
 
 #include <cairn/task.hpp>
@@ -17,15 +17,15 @@
 
 namespace cairn::http::client {
 
-using outbound_request = boost::beast::http::request<boost::beast::http::string_body>;
 using response_parser = boost::beast::http::response_parser<boost::beast::http::buffer_body>;
 
 class connection {
  public:
   virtual ~connection() = default;
 
-  /// Sends `req` and reads the response's header into `p`, both within `timeout`.
-  virtual task<boost::system::error_code> exchange(outbound_request& req, response_parser& p,
+  /// Sends `request` (a whole serialised request) and reads the response's
+  /// header into `p`, both within `timeout`.
+  virtual task<boost::system::error_code> exchange(const std::string& request, response_parser& p,
                                                    std::chrono::milliseconds timeout) = 0;
   /// Reads more of the body into `p`'s buffer within `timeout` (need_buffer
   /// is not an error: the buffer is full).

@@ -40,6 +40,7 @@ namespace cairn::http {
 enum class fetch_errc {
   invalid_url,         // not an absolute http(s) or ws(s) URL
   unsupported_scheme,  // another scheme (file:, ftp:, ...)
+  invalid_request,     // a header name or value that would break the request
   address_refused,     // fetch_options::allow_address refused every address
   resolve_failed,      // the host name does not resolve
   connect_failed,      // no address accepted the connection
@@ -137,7 +138,7 @@ class fetch_response {
   [[nodiscard]] int redirects() const noexcept;
 
   /// The next piece of the body as it arrives (whatever the server has sent
-  /// since the last call, up to 64 KiB; chunked encoding removed), or nothing
+  /// since the last call, up to 16 KiB; chunked encoding removed), or nothing
   /// at the end. Throws fetch_error (timed_out after read_timeout of silence).
   task<std::optional<std::string>> next_chunk();
   /// The rest of the body; past `max_bytes`, fetch_error body_too_large.
