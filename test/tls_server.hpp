@@ -8,13 +8,17 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <chrono>
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -112,10 +116,18 @@ class tls_server {
     acc_.listen();
     port_ = acc_.local_endpoint().port();
     boost::asio::co_spawn(io_, accept(), boost::asio::detached);
-    thread_ = std::thread([this] { io_.run(); });
+    thread_ = std::thread([this] {
+      io_.run();
+      done_.set_value();
+    });
   }
+  /// Closes the listener; the connections end as their clients close them
+  /// (a cairn runtime closes its pooled ones when it stops). Stopping the
+  /// io_context with operations pending instead trips Asio 1.81's io_uring
+  /// accept operation on destruction.
   ~tls_server() {
-    io_.stop();
+    boost::asio::post(io_, [this] { acc_.close(); });
+    if (done_.get_future().wait_for(std::chrono::seconds(10)) != std::future_status::ready) io_.stop();
     thread_.join();
   }
   [[nodiscard]] unsigned short port() const noexcept { return port_; }
@@ -126,7 +138,8 @@ class tls_server {
 
   awaitable accept() {
     for (;;) {
-      auto sock = co_await acc_.async_accept(boost::asio::use_awaitable);
+      auto [ec, sock] = co_await acc_.async_accept(boost::asio::as_tuple(boost::asio::use_awaitable));
+      if (ec) co_return;  // closed
       boost::asio::co_spawn(io_, serve(ssl_socket(std::move(sock), ctx_)), boost::asio::detached);
     }
   }
@@ -165,6 +178,7 @@ class tls_server {
   boost::asio::ssl::context ctx_;
   boost::asio::ip::tcp::acceptor acc_;
   unsigned short port_ = 0;
+  std::promise<void> done_;
   std::thread thread_;
 };
 
