@@ -161,6 +161,7 @@ std::string usage(std::string_view program) {
          "       [--durability full|normal|memory] [--expose NS,NS...] [--max-connections N]\n"
          "       [--max-header-bytes N] [--max-body-bytes N] [--read-timeout-ms N] [--idle-timeout-ms N]\n"
          "       [--write-timeout-ms N] [--actor-idle-timeout-ms N] [--max-resident-actors N] [--secret S]\n"
+         "       [--max-websocket-message-bytes N] [--websocket-idle-timeout-ms N] [--idle-spin-us N]\n"
          "The config file is a JSON object with the same names (data_dir, max_connections, ...; expose is an array).\n"
          "Flags after --config override it.\n";
 }
