@@ -15,6 +15,10 @@
 
 namespace cairn::http::detail {
 
+/// What a queued chunk weighs against cross_shard_queue::bound (ADL finds
+/// the overload of other item types).
+inline std::size_t queued_bytes(const std::string& s) noexcept { return s.size(); }
+
 template <class T>
 class cross_shard_queue {
  public:
@@ -25,6 +29,15 @@ class cross_shard_queue {
   bool push(T item) {
     std::unique_lock lock(mutex_);
     if (finished_ || failed_ || gone_) return false;
+    const std::size_t w = queued_bytes(item);
+    if (bound_ != 0 && !queue_.empty() && bytes_ + w > bound_) {
+      overflowed_ = failed_ = true;  // the consumer cannot keep up: end it rather than grow
+      queue_.clear();
+      bytes_ = 0;
+      wake(lock);
+      return false;
+    }
+    bytes_ += w;
     queue_.push_back(std::move(item));
     wake(lock);
     return true;
@@ -48,12 +61,25 @@ class cross_shard_queue {
     return !finished_ && !failed_ && !gone_;
   }
 
+  /// Bounds the bytes waiting for the consumer: a push past it ends the
+  /// queue as fail() does and overflowed() turns true. One item alone always
+  /// fits. 0 (the default): no bound.
+  void bound(std::size_t max_bytes) {
+    std::lock_guard lock(mutex_);
+    bound_ = max_bytes;
+  }
+  [[nodiscard]] bool overflowed() const {
+    std::lock_guard lock(mutex_);
+    return overflowed_;
+  }
+
   // ---- the consumer (its shard) ----
   /// The consumer stops reading: producers learn it from push().
   void consumer_gone() {
     std::lock_guard lock(mutex_);
     gone_ = true;
     queue_.clear();
+    bytes_ = 0;
   }
 
   struct next_awaitable {
@@ -95,6 +121,7 @@ class cross_shard_queue {
   event take(T& out) {
     if (failed_) return event::aborted;
     if (queue_.empty()) return event::end;
+    bytes_ -= queued_bytes(queue_.front());
     out = std::move(queue_.front());
     queue_.pop_front();
     return event::item;
@@ -115,6 +142,9 @@ class cross_shard_queue {
   bool finished_ = false;
   bool failed_ = false;
   bool gone_ = false;
+  bool overflowed_ = false;
+  std::size_t bound_ = 0;
+  std::size_t bytes_ = 0;  // queued, by queued_bytes
   std::coroutine_handle<> waiter_;
   boost::asio::io_context* waiter_io_ = nullptr;
 };

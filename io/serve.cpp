@@ -93,6 +93,7 @@ void set(config& c, const std::string& key, const boost::json::value* jv, std::s
   else if (key == "actor_idle_timeout_ms") c.runtime.idle_timeout = std::chrono::milliseconds(num(max_ms));
   else if (key == "max_resident_actors") c.runtime.max_resident_actors = num(std::numeric_limits<std::uint32_t>::max());
   else if (key == "secret") c.runtime.secret = str();
+  else if (key == "max_send_queue_bytes") c.http.max_send_queue_bytes = num(1ull << 40);
   else if (key == "idle_spin_us") c.runtime.idle_spin = std::chrono::microseconds(num(1'000'000));
   else if (key == "expose") {
     c.expose.clear();
@@ -162,6 +163,7 @@ std::string usage(std::string_view program) {
          "       [--max-header-bytes N] [--max-body-bytes N] [--read-timeout-ms N] [--idle-timeout-ms N]\n"
          "       [--write-timeout-ms N] [--actor-idle-timeout-ms N] [--max-resident-actors N] [--secret S]\n"
          "       [--max-websocket-message-bytes N] [--websocket-idle-timeout-ms N] [--idle-spin-us N]\n"
+         "       [--max-send-queue-bytes N]\n"
          "The config file is a JSON object with the same names (data_dir, max_connections, ...; expose is an array).\n"
          "Flags after --config override it.\n";
 }

@@ -315,6 +315,7 @@ struct server::state : std::enable_shared_from_this<server::state> {
   /// output became void and the body was cut off).
   task<bool> send_streamed(connection& c, response& res, bool head) {
     auto st = res.body_stream();
+    st->bound(opts.max_send_queue_bytes);
     res.chunked(true);
     bhttp::response_serializer<bhttp::string_body> sr(res);
     sr.split(true);
@@ -361,7 +362,7 @@ struct server::state : std::enable_shared_from_this<server::state> {
   }
 
   [[nodiscard]] detail::websocket_limits websocket_limits() const noexcept {
-    return {opts.max_websocket_message_bytes, opts.read_timeout, opts.websocket_idle_timeout};
+    return {opts.max_websocket_message_bytes, opts.read_timeout, opts.websocket_idle_timeout, opts.max_send_queue_bytes};
   }
 
   task<void> write_error(connection& c, status s) {

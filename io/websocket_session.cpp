@@ -86,13 +86,19 @@ struct session {
   websocket_registry& registry;
   websocket_target target;
   bool close_sent = false;  // we started the closing handshake
+  std::size_t max_send_queue_bytes = 0;
 
   /// Drains the frames queued for the client until a close, the end or a failure.
   task<void> write_loop() {
     auto& io = cairn::detail::shard::current()->io();
     ws_out f;
     for (;;) {
-      if (co_await socket->next(io, f) != websocket_state::event::item) co_return;
+      const auto ev = co_await socket->next(io, f);
+      if (ev == websocket_state::event::aborted && socket->overflowed()) {
+        boost::system::error_code ignored;  // it does not read: no close frame would reach it
+        ws.next_layer().s.shutdown(net::socket_base::shutdown_both, ignored);
+      }
+      if (ev != websocket_state::event::item) co_return;
       if (f.what == ws_out::kind::close) {
         close_sent = true;
         co_await ws.async_close(bws::close_reason(static_cast<bws::close_code>(f.code), *f.data), as_result);
@@ -144,7 +150,11 @@ struct session {
       if (ec == bws::error::closed) {
         if (!close_sent && target.close) co_await target.close(handle, ws.reason().code, std::string(ws.reason().reason.data(), ws.reason().reason.size()));
       } else if (target.error) {
-        co_await target.error(handle, ec.message());
+        // Named, not a temporary inside the co_await (GCC 12 mishandles those).
+        std::string why = socket->overflowed() ? "the client did not read: more than " +
+                                                     std::to_string(max_send_queue_bytes) + " bytes waited to be sent"
+                                               : ec.message();
+        co_await target.error(handle, std::move(why));
       }
     } catch (const std::exception& e) {
       std::fprintf(stderr, "cairn: websocket close handler of %s failed: %s\n", socket->owner.namespace_name().c_str(), e.what());
@@ -177,6 +187,8 @@ task<void> run_websocket(tcp_socket& sock, const request& upgrade, response acce
   accepted.set_websocket_upgrade(nullptr);
 
   s.ws.read_message_max(limits.max_message_bytes);
+  s.max_send_queue_bytes = limits.max_send_queue_bytes;
+  s.socket->bound(limits.max_send_queue_bytes);
   s.ws.auto_fragment(false);
   bws::stream_base::timeout t{};
   t.handshake_timeout = limits.handshake_timeout;

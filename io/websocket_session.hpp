@@ -17,6 +17,7 @@ struct websocket_limits {
   std::size_t max_message_bytes;
   std::chrono::milliseconds handshake_timeout;  // the opening and the closing handshake
   std::chrono::milliseconds idle_timeout;       // silence: a ping at half of it, closed at all of it
+  std::size_t max_send_queue_bytes;             // a client that reads slower is disconnected
 };
 
 /// Completes the upgrade that `upgrade` asked for and `accepted` (from

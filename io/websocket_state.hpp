@@ -25,6 +25,10 @@ struct ws_out {
   std::uint16_t code = 0;                   // for close
 };
 
+inline std::size_t queued_bytes(const ws_out& f) noexcept {
+  return f.what == ws_out::kind::close || !f.data ? 0 : f.data->size();  // a close always fits
+}
+
 class websocket_state : public cross_shard_queue<ws_out> {
  public:
   websocket_state(actor_id owner, std::vector<std::string> tags, std::string attachment);

@@ -328,6 +328,22 @@ BOOST_FIXTURE_TEST_CASE(abrupt_disconnects_leave_the_server_serving, fixture) {
   BOOST_TEST(cairn_test::curl({base + "/counter/d/inc"}).out == "1");
 }
 
+BOOST_AUTO_TEST_CASE(a_stream_whose_client_does_not_read_is_cut) {
+  cairn::http::server_options o;
+  o.max_send_queue_bytes = 1024 * 1024;
+  fixture f(o);
+  cairn_test::raw_client lazy(f.server->port());
+  lazy.send("GET /feed/lazy/events HTTP/1.1\r\nHost: x\r\n\r\n");
+  BOOST_TEST(lazy.read_some().starts_with("HTTP/1.1 200"));  // then it reads no more
+  // 100 KiB events (an argument of curl holds at most 128 KiB): once the kernel's buffers are full, more than 1 MiB
+  // waits for this client, the stream ends and the writer is refused.
+  std::string answer;
+  for (int i = 0; i < 800 && answer != "closed"; ++i)
+    answer = cairn_test::curl({"--data-binary", std::string(100 * 1024, 'x'), f.base + "/feed/lazy/next"}).out;
+  BOOST_TEST(answer == "closed");
+  BOOST_TEST(cairn_test::curl({f.base + "/counter/after/inc"}).out == "1");
+}
+
 BOOST_AUTO_TEST_CASE(sse_event_format) {
   using cairn::http::sse_event;
   BOOST_TEST(sse_event("a") == "data: a\n\n");

@@ -5,7 +5,10 @@
 
 #include <sys/socket.h>
 
+#include <atomic>
 #include <chrono>
+#include <mutex>
+#include <thread>
 #include <string>
 
 #include <boost/asio/connect.hpp>
@@ -40,10 +43,69 @@ class gated_room : public cairn::actor {
   }
 };
 
+/// Answers each message with 256 KiB; records why a socket ended with an error.
+class flooder : public cairn::actor {
+ public:
+  static inline std::mutex mutex;
+  static inline std::string error;
+  static inline std::atomic<int> refused{0};
+
+  cairn::task<response> fetch(request req) { co_return accept_websocket(req); }
+  void websocket_message(websocket ws, ws_message m) {
+    if (!ws.send(std::string(256 * 1024, m.data.empty() ? 'x' : m.data[0]))) ++refused;
+  }
+  void websocket_error(websocket, std::string what) {
+    std::lock_guard lock(mutex);
+    error = std::move(what);
+  }
+};
+
+/// A blocking socket that retries a call a signal interrupted. Asio's
+/// io_uring service queues task work for the thread that closed a socket,
+/// and a blocking call with a timeout (SO_RCVTIMEO) then returns EINTR
+/// without having moved any data.
+struct retrying_socket {
+  net::ip::tcp::socket s;
+
+  using executor_type = net::ip::tcp::socket::executor_type;
+  executor_type get_executor() { return s.get_executor(); }
+  template <class Buffers>
+  std::size_t read_some(const Buffers& b, boost::system::error_code& ec) {
+    for (;;) {
+      const std::size_t n = s.read_some(b, ec);
+      if (ec != net::error::interrupted) return n;
+    }
+  }
+  template <class Buffers>
+  std::size_t write_some(const Buffers& b, boost::system::error_code& ec) {
+    for (;;) {
+      const std::size_t n = s.write_some(b, ec);
+      if (ec != net::error::interrupted) return n;
+    }
+  }
+  template <class Buffers>
+  std::size_t read_some(const Buffers& b) {
+    boost::system::error_code ec;
+    const std::size_t n = read_some(b, ec);
+    if (ec) throw boost::system::system_error(ec);
+    return n;
+  }
+  template <class Buffers>
+  std::size_t write_some(const Buffers& b) {
+    boost::system::error_code ec;
+    const std::size_t n = write_some(b, ec);
+    if (ec) throw boost::system::system_error(ec);
+    return n;
+  }
+  friend void teardown(boost::beast::role_type role, retrying_socket& r, boost::system::error_code& ec) {
+    bws::teardown(role, r.s, ec);
+  }
+};
+
 /// A blocking client whose reads give up after 10 s.
 struct ws_client {
-  explicit ws_client(std::uint16_t port, const std::string& path) : ws(io) {
-    auto& sock = ws.next_layer();
+  explicit ws_client(std::uint16_t port, const std::string& path) : ws(retrying_socket{net::ip::tcp::socket(io)}) {
+    auto& sock = ws.next_layer().s;
     sock.connect({net::ip::make_address("127.0.0.1"), port});
     const timeval limit{10, 0};
     setsockopt(sock.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
@@ -63,7 +125,7 @@ struct ws_client {
     return boost::beast::buffers_to_string(buf.data());
   }
   net::io_context io;
-  bws::stream<net::ip::tcp::socket> ws;
+  bws::stream<retrying_socket> ws;
 };
 
 }  // namespace
@@ -88,6 +150,34 @@ BOOST_AUTO_TEST_CASE(a_message_sent_after_a_failed_commit_never_leaves) {
   ws_client b(srv.port(), "/room/r");
   BOOST_TEST(b.ask("write") == "write 2");  // restarted from what was stored
   b.ws.close(bws::close_code::normal);
+  rt.stop();
+  rt.run();
+}
+
+BOOST_AUTO_TEST_CASE(a_client_that_does_not_read_is_disconnected) {
+  cairn::runtime rt(cairn_test::shards(2));
+  router r;
+  r.expose("flood", rt.register_namespace<flooder>("flood"));
+  server_options o;
+  o.max_send_queue_bytes = 1024 * 1024;
+  server srv(rt, std::move(r), o);
+  srv.start();
+
+  ws_client lazy(srv.port(), "/flood/f");
+  // 400 requests for 256 KiB each (100 MiB), and no reads: once the kernel's
+  // buffers are full, what waits for this client passes 1 MiB.
+  for (int i = 0; i < 400; ++i) lazy.ws.write(net::buffer(std::string("a")));
+  std::string error;
+  for (int i = 0; i < 1000 && error.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::lock_guard lock(flooder::mutex);
+    error = flooder::error;
+  }
+  BOOST_TEST(error.find("did not read") != std::string::npos, error);
+  // The server keeps serving others (and the actor, that socket off its list).
+  ws_client other(srv.port(), "/flood/f");
+  BOOST_TEST(other.ask("b").size() == 256u * 1024);
+  other.ws.close(bws::close_code::normal);
   rt.stop();
   rt.run();
 }

@@ -42,6 +42,11 @@ struct server_options {
   /// A WebSocket silent this long is pinged at half of it and closed at all
   /// of it. (Its opening and closing handshakes take read_timeout.)
   std::chrono::milliseconds websocket_idle_timeout{60'000};
+  /// What an actor sent that waits for a slow client (a WebSocket's messages,
+  /// a streamed body's chunks): beyond it the client is disconnected (a
+  /// WebSocket's actor hears it in websocket_error) and sends return false.
+  /// One message alone always fits.
+  std::size_t max_send_queue_bytes = 16 * 1024 * 1024;
 };
 
 class server {
