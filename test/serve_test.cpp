@@ -52,8 +52,9 @@ BOOST_AUTO_TEST_CASE(config_file_and_flags) {
   BOOST_TEST(c.runtime.data_dir == "/x");
   cairn::serve::apply_flags(c, {"--port", "9001", "--max-body-bytes=10", "--expose", "a",
                                 "--max-websocket-message-bytes", "4096", "--websocket-idle-timeout-ms", "2500",
-                                "--idle-spin-us", "0"});
+                                "--idle-spin-us", "0", "--max-send-queue-bytes", "65536"});
   BOOST_TEST(c.runtime.idle_spin.count() == 0);
+  BOOST_TEST(c.http.max_send_queue_bytes == 65536u);
   BOOST_TEST(c.http.port == 9001);
   BOOST_TEST(c.http.max_websocket_message_bytes == 4096);
   BOOST_TEST(c.http.websocket_idle_timeout.count() == 2500);
