@@ -55,6 +55,11 @@ settings parse(int argc, char** argv) {
   if (args[0] == "ws") s.websocket = true;
   else if (args[0] != "http") usage("unknown mode '" + args[0] + "'");
   s.plan.url = args[1];
+  const auto scheme_ok = [&](std::string_view a, std::string_view b) {
+    return s.plan.url.starts_with(a) || s.plan.url.starts_with(b);
+  };
+  if (!(s.websocket ? scheme_ok("ws://", "wss://") : scheme_ok("http://", "https://")))
+    usage("the URL must start with " + std::string(s.websocket ? "ws:// or wss://" : "http:// or https://"));
   for (std::size_t i = 2; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--json") {
