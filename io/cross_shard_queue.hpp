@@ -82,6 +82,12 @@ class cross_shard_queue {
     bytes_ = 0;
   }
 
+  /// Whether an item waits already (the consumer then knows more follows).
+  [[nodiscard]] bool has_queued() const {
+    std::lock_guard lock(mutex_);
+    return !queue_.empty();
+  }
+
   struct next_awaitable {
     cross_shard_queue& q;
     boost::asio::io_context& io;

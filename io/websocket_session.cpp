@@ -7,6 +7,8 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/compose.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket/stream.hpp>
@@ -35,8 +37,15 @@ constexpr auto as_result = net::as_tuple(cairn::use_task);
 /// kernel resets the connection and the client never sees the close code
 /// (a 1009 after an oversized message, for one). Beast's close timeout
 /// bounds the wait.
+///
+/// And one more: while the writer knows more messages are queued (`held`
+/// points at the frames so far), a write only appends to them and completes;
+/// the write of the burst's last frame sends them all in one go. Beast's own
+/// frames (pongs) take the same path, so the order on the wire is Beast's.
 struct ws_socket {
   tcp_socket& s;
+  std::string* held = nullptr;  // frames not sent yet
+  bool* holding = nullptr;      // the writer has more frames coming
 
   using executor_type = socket_executor;
   executor_type get_executor() { return s.get_executor(); }
@@ -46,7 +55,24 @@ struct ws_socket {
   }
   template <class Buffers, class Handler>
   auto async_write_some(const Buffers& b, Handler&& h) {
-    return s.async_write_some(b, std::forward<Handler>(h));
+    if (!held || (!*holding && held->empty())) return s.async_write_some(b, std::forward<Handler>(h));
+    return net::async_initiate<Handler, void(boost::system::error_code, std::size_t)>(
+        [this](auto handler, const Buffers& buffers) {
+          const std::size_t n = net::buffer_size(buffers);
+          for (auto it = net::buffer_sequence_begin(buffers); it != net::buffer_sequence_end(buffers); ++it)
+            held->append(static_cast<const char*>(net::const_buffer(*it).data()), net::const_buffer(*it).size());
+          if (*holding) {  // more follow: taken, sent with them
+            auto ex = net::get_associated_executor(handler, s.get_executor());
+            net::post(ex, [h = std::move(handler), n]() mutable { h(boost::system::error_code(), n); });
+            return;
+          }
+          net::async_write(s, net::buffer(*held),
+                           [this, h = std::move(handler), n](boost::system::error_code ec, std::size_t) mutable {
+                             held->clear();
+                             h(ec, ec ? 0 : n);
+                           });
+        },
+        h, b);
   }
 
   friend void beast_close_socket(ws_socket& w) {
@@ -86,6 +112,8 @@ struct session {
   websocket_registry& registry;
   websocket_target target;
   bool close_sent = false;  // we started the closing handshake
+  std::string held{};       // frames held back in a burst (ws_socket)
+  bool holding = false;
   std::size_t max_send_queue_bytes = 0;
 
   /// Drains the frames queued for the client until a close, the end or a failure.
@@ -93,6 +121,7 @@ struct session {
     auto& io = cairn::detail::shard::current()->io();
     ws_out f;
     for (;;) {
+      *ws.next_layer().holding = false;
       const auto ev = co_await socket->next(io, f);
       if (ev == websocket_state::event::aborted && socket->overflowed()) {
         boost::system::error_code ignored;  // it does not read: no close frame would reach it
@@ -104,6 +133,8 @@ struct session {
         co_await ws.async_close(bws::close_reason(static_cast<bws::close_code>(f.code), *f.data), as_result);
         co_return;  // the reader sees the end of the handshake
       }
+      // Hold this frame back if another is queued already (up to 64 KiB).
+      *ws.next_layer().holding = held.size() < 64 * 1024 && socket->has_queued();
       ws.binary(f.what == ws_out::kind::binary);
       auto [ec, n] = co_await ws.async_write(net::buffer(*f.data), as_result);
       if (ec) {
@@ -183,6 +214,8 @@ task<void> run_websocket(tcp_socket& sock, const request& upgrade, response acce
   auto up = accepted.websocket_upgrade();
   up->adopted = true;
   session s{ws_stream(ws_socket{sock}), up->socket, *up->registry, std::move(up->target)};
+  s.ws.next_layer().held = &s.held;
+  s.ws.next_layer().holding = &s.holding;
   up.reset();
   accepted.set_websocket_upgrade(nullptr);
 
