@@ -5,8 +5,6 @@
 #include <unordered_map>
 #include <utility>
 
-#include <boost/beast/http/read.hpp>
-
 #include <cairn/detail/shard.hpp>
 #include <cairn/errors.hpp>
 #include <cairn/runtime.hpp>
@@ -18,7 +16,6 @@
 
 namespace cairn::http {
 
-namespace bhttp = boost::beast::http;
 using client::connection;
 using client::parsed_url;
 

@@ -17,7 +17,7 @@ inline int cairn_io_uring_queue_init(unsigned entries, struct io_uring* ring, un
   p.flags = flags | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
   const int r = io_uring_queue_init_params(entries, ring, &p);
   if (r != -EINVAL) return r;
-  return io_uring_queue_init(entries, ring, flags);  // a kernel before 5.19: without
+  return io_uring_queue_init(entries, ring, flags);  // a kernel before 5.19 lacks the flags
 }
 
 #define io_uring_queue_init(entries, ring, flags) cairn_io_uring_queue_init(entries, ring, flags)

@@ -64,6 +64,23 @@ class flooder : public cairn::actor {
   }
 };
 
+/// A server with the flooder at /flood/<name>; stops with the runtime
+/// (close the test's clients first).
+struct flood_server {
+  explicit flood_server(server_options o = {}) : srv(make(rt, std::move(o))) { srv.start(); }
+  ~flood_server() {
+    rt.stop();
+    rt.run();
+  }
+  static server make(cairn::runtime& rt, server_options o) {
+    router r;
+    r.expose("flood", rt.register_namespace<flooder>("flood"));
+    return server(rt, std::move(r), std::move(o));
+  }
+  cairn::runtime rt{cairn_test::shards(2)};
+  server srv;
+};
+
 /// A blocking socket that retries a call a signal interrupted. Asio's
 /// io_uring service queues task work for the thread that closed a socket,
 /// and a blocking call with a timeout (SO_RCVTIMEO) then returns EINTR
@@ -159,13 +176,10 @@ BOOST_AUTO_TEST_CASE(a_message_sent_after_a_failed_commit_never_leaves) {
 }
 
 BOOST_AUTO_TEST_CASE(a_client_that_does_not_read_is_disconnected) {
-  cairn::runtime rt(cairn_test::shards(2));
-  router r;
-  r.expose("flood", rt.register_namespace<flooder>("flood"));
   server_options o;
   o.max_send_queue_bytes = 1024 * 1024;
-  server srv(rt, std::move(r), o);
-  srv.start();
+  flood_server f(o);
+  auto& srv = f.srv;
 
   ws_client lazy(srv.port(), "/flood/f");
   // 400 requests for 256 KiB each (100 MiB), and no reads: once the kernel's
@@ -182,17 +196,11 @@ BOOST_AUTO_TEST_CASE(a_client_that_does_not_read_is_disconnected) {
   ws_client other(srv.port(), "/flood/f");
   BOOST_TEST(other.ask("b").size() == 256u * 1024);
   other.ws.close(bws::close_code::normal);
-  rt.stop();
-  rt.run();
 }
 
 BOOST_AUTO_TEST_CASE(a_burst_arrives_whole_and_in_order_with_pings_between) {
-  cairn::runtime rt(cairn_test::shards(2));
-  router r;
-  r.expose("flood", rt.register_namespace<flooder>("flood"));
-  server srv(rt, std::move(r));
-  srv.start();
-  ws_client c(srv.port(), "/flood/burst");
+  flood_server f;
+  ws_client c(f.srv.port(), "/flood/burst");
   c.ws.write(net::buffer(std::string("burst")));
   int in_order = 0;
   for (int i = 0; i < 2000; ++i) {
@@ -202,8 +210,6 @@ BOOST_AUTO_TEST_CASE(a_burst_arrives_whole_and_in_order_with_pings_between) {
   }
   BOOST_TEST(in_order == 2000);
   c.ws.close(bws::close_code::normal);
-  rt.stop();
-  rt.run();
 }
 
 BOOST_AUTO_TEST_CASE(refusals) {

@@ -82,9 +82,8 @@ settings parse(int argc, char** argv) {
     } else if (a == "--header") {
       const auto colon = v.find(':');
       if (colon == std::string::npos || colon == 0) usage("--header wants 'Name: value'");
-      s.plan.headers.set(v.substr(0, colon), v.substr(v.find_first_not_of(' ', colon + 1) == std::string::npos
-                                                          ? v.size()
-                                                          : v.find_first_not_of(' ', colon + 1)));
+      const auto value = v.find_first_not_of(' ', colon + 1);
+      s.plan.headers.set(v.substr(0, colon), value == std::string::npos ? std::string() : v.substr(value));
     } else {
       usage("unknown flag " + a);
     }

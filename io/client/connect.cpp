@@ -47,6 +47,7 @@ task<std::vector<tcp::endpoint>> resolve(net::io_context& io, const parsed_url& 
   if (*timed_out) throw fetch_error(fetch_errc::timed_out, u.str(), "resolving " + u.host + " timed out");
   if (ec) throw fetch_error(fetch_errc::resolve_failed, u.str(), "cannot resolve " + u.host + ": " + ec.message());
   for (const auto& e : results) out.push_back(e.endpoint());
+  if (out.empty()) throw fetch_error(fetch_errc::resolve_failed, u.str(), u.host + " resolves to no address");
   co_return out;
 }
 
