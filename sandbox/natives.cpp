@@ -1,3 +1,5 @@
+#include <tuple>
+
 #include "natives.hpp"
 
 #include <cstring>
@@ -186,14 +188,14 @@ void natives::install(worker_instance& w, v8::Local<v8::Context> ctx) {
   // Nothing of the guest has run yet: reading our own fresh globals is safe.
   v8::Local<v8::Value> atomics;
   if (global->Get(ctx, v8_string(iso, "Atomics")).ToLocal(&atomics) && atomics->IsObject()) {
-    (void)atomics.As<v8::Object>()->Delete(ctx, v8_string(iso, "wait"));
-    (void)atomics.As<v8::Object>()->Delete(ctx, v8_string(iso, "waitAsync"));
+    std::ignore = atomics.As<v8::Object>()->Delete(ctx, v8_string(iso, "wait"));
+    std::ignore = atomics.As<v8::Object>()->Delete(ctx, v8_string(iso, "waitAsync"));
   }
-  (void)global->Delete(ctx, v8_string(iso, "SharedArrayBuffer"));
-  if (!w.wasm_granted()) (void)global->Delete(ctx, v8_string(iso, "WebAssembly"));
+  std::ignore = global->Delete(ctx, v8_string(iso, "SharedArrayBuffer"));
+  if (!w.wasm_granted()) std::ignore = global->Delete(ctx, v8_string(iso, "WebAssembly"));
 
   auto set = [&](const char* name, v8::Local<v8::Value> v) {
-    (void)global->DefineOwnProperty(ctx, v8_string(iso, name), v, v8::DontEnum);
+    std::ignore = global->DefineOwnProperty(ctx, v8_string(iso, name), v, v8::DontEnum);
   };
   set("console", frozen_record(ctx, {{"log", function(ctx, &console_write<0>, data, "log", 0)},
                                      {"info", function(ctx, &console_write<1>, data, "info", 0)},
@@ -242,7 +244,7 @@ void natives::run_prelude(worker_instance& w, v8::Local<v8::Context> ctx) {
   auto key = v8_string(iso, "__cairn_install");
   v8::Local<v8::Value> install;
   if (!global->Get(ctx, key).ToLocal(&install) || !install->IsFunction()) fail("defines no installer");
-  (void)global->Delete(ctx, key);
+  std::ignore = global->Delete(ctx, key);
   auto data = v8::External::New(iso, &w);
   v8::Local<v8::Value> arg = frozen_record(ctx, {{"utf8Encode", function(ctx, &utf8_encode, data, "utf8Encode", 1)},
                                                  {"utf8Decode", function(ctx, &utf8_decode, data, "utf8Decode", 3)},
@@ -307,7 +309,7 @@ void natives::env_call(const info& args) {
                                                          w.thread_.pool().weak_from_this(), w.thread_.index(),
                                                          w.key_, id))) {
     w.host_calls_.erase(id);
-    (void)resolver->Reject(ctx, v8::Exception::Error(v8_string(iso, "the host runtime has stopped")));
+    std::ignore = resolver->Reject(ctx, v8::Exception::Error(v8_string(iso, "the host runtime has stopped")));
   }
 }
 
@@ -324,7 +326,7 @@ void natives::fetch(const info& args) {
       r->limit_why = why;
     }
     resolver = v8::Promise::Resolver::New(ctx).ToLocalChecked();
-    (void)resolver->Reject(ctx, v8::Exception::TypeError(v8_string(iso, why)));
+    std::ignore = resolver->Reject(ctx, v8::Exception::TypeError(v8_string(iso, why)));
     args.GetReturnValue().Set(resolver->GetPromise());
   };
   const auto& policy = w.code_.fetch;
@@ -356,7 +358,7 @@ void natives::fetch(const info& args) {
                                 run_fetch(policy, std::move(req), left, w.code_.limits.result_bytes,
                                           w.thread_.pool().weak_from_this(), w.thread_.index(), w.key_, id))) {
     w.host_calls_.erase(id);
-    (void)resolver->Reject(ctx, v8::Exception::TypeError(v8_string(iso, "the host runtime has stopped")));
+    std::ignore = resolver->Reject(ctx, v8::Exception::TypeError(v8_string(iso, "the host runtime has stopped")));
   }
 }
 
@@ -504,7 +506,7 @@ void natives::digest(const info& args) {
   const unsigned char* data = nullptr;
   std::size_t size = 0;
   if (!md || !bytes_of(args[1], data, size)) {
-    (void)resolver->Reject(ctx, v8::Exception::TypeError(v8_string(
+    std::ignore = resolver->Reject(ctx, v8::Exception::TypeError(v8_string(
                                     iso, md ? "crypto.subtle.digest: the data is not a BufferSource"
                                             : "crypto.subtle.digest: unsupported algorithm (SHA-1, SHA-256, SHA-384, SHA-512)")));
     return;
@@ -515,11 +517,11 @@ void natives::digest(const info& args) {
   v8::Local<v8::ArrayBuffer> ab;
   v8::TryCatch tc(iso);
   if (!new_buffer(w, iso, len).ToLocal(&ab)) {
-    (void)resolver->Reject(ctx, tc.Exception());
+    std::ignore = resolver->Reject(ctx, tc.Exception());
     return;
   }
   std::memcpy(ab->Data(), out, len);
-  (void)resolver->Resolve(ctx, ab);
+  std::ignore = resolver->Resolve(ctx, ab);
 }
 
 void natives::utf8_encode(const info& args) {

@@ -1,3 +1,5 @@
+#include <tuple>
+
 #include "values.hpp"
 
 #include <cmath>
@@ -25,7 +27,7 @@ std::string utf8(v8::Isolate* iso, v8::Local<v8::Value> v) {
 }
 
 void freeze(v8::Local<v8::Context> ctx, v8::Local<v8::Object> o) {
-  (void)o->SetIntegrityLevel(ctx, v8::IntegrityLevel::kFrozen);
+  std::ignore = o->SetIntegrityLevel(ctx, v8::IntegrityLevel::kFrozen);
 }
 
 v8::Local<v8::Value> to_guest(v8::Local<v8::Context> ctx, const json::value& v) {

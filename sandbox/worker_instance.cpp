@@ -1,3 +1,5 @@
+#include <tuple>
+
 #include "worker_instance.hpp"
 
 #include <algorithm>
@@ -288,7 +290,7 @@ v8::MaybeLocal<v8::Promise> worker_instance::import_dynamically(v8::Local<v8::Co
   if (!resolve(ctx, utf8(iso, referrer), utf8(iso, specifier)).ToLocal(&m) ||
       !m->InstantiateModule(ctx, &resolve_static).FromMaybe(false) || !m->Evaluate(ctx).ToLocal(&evaluated)) {
     if (tc.HasTerminated()) return {};
-    (void)resolver->Reject(ctx, tc.Exception());
+    std::ignore = resolver->Reject(ctx, tc.Exception());
     return scope.Escape(resolver->GetPromise());
   }
   // Resolve with the namespace once the evaluation has settled.
@@ -299,7 +301,7 @@ v8::MaybeLocal<v8::Promise> worker_instance::import_dynamically(v8::Local<v8::Co
                      .ToLocalChecked();
   v8::Local<v8::Promise> chained;
   if (!evaluated.As<v8::Promise>()->Then(ctx, give_ns).ToLocal(&chained)) return {};
-  (void)resolver->Resolve(ctx, chained);
+  std::ignore = resolver->Resolve(ctx, chained);
   return scope.Escape(resolver->GetPromise());
 }
 
@@ -347,10 +349,10 @@ void worker_instance::start_call(hop& done, json::value input) {
     v8::Local<v8::Value> args[] = {to_guest(ctx, input), env_.Get(iso)};
     v8::Local<v8::Value> result;
     if (entry.As<v8::Function>()->Call(ctx, v8::Undefined(iso), 2, args).ToLocal(&result)) {
-      (void)resolver->Resolve(ctx, result);
+      std::ignore = resolver->Resolve(ctx, result);
     } else {
       if (tc.HasTerminated()) return;
-      (void)resolver->Reject(ctx, tc.Exception());
+      std::ignore = resolver->Reject(ctx, tc.Exception());
     }
     r.promise.Reset(iso, resolver->GetPromise());
   });
@@ -371,7 +373,7 @@ void worker_instance::start_fetch(hop& done, outbound_request request) {
              .ToLocal(&p)) {
       if (tc.HasTerminated()) return;
       auto resolver = v8::Promise::Resolver::New(ctx).ToLocalChecked();
-      (void)resolver->Reject(ctx, tc.HasCaught() ? tc.Exception() : v8::Undefined(iso).As<v8::Value>());
+      std::ignore = resolver->Reject(ctx, tc.HasCaught() ? tc.Exception() : v8::Undefined(iso).As<v8::Value>());
       p = resolver->GetPromise();
     }
     r.promise.Reset(iso, p);
@@ -409,13 +411,13 @@ void worker_instance::host_reply(std::uint64_t call, host_answer a) {
     v8::Isolate* iso = iso_.get();
     auto res = resolver.Get(iso);
     if (!a.ok) {
-      (void)res->Reject(ctx, a.code == errc::guest_exception ? v8::Exception::Error(v8_string(iso, a.error))
+      std::ignore = res->Reject(ctx, a.code == errc::guest_exception ? v8::Exception::Error(v8_string(iso, a.error))
                                                              : v8::Exception::TypeError(v8_string(iso, a.error)));
     } else if (a.is_response) {
       v8::Local<v8::Value> v;
-      if (natives::make_response_init(ctx, a.response).ToLocal(&v)) (void)res->Resolve(ctx, v);
+      if (natives::make_response_init(ctx, a.response).ToLocal(&v)) std::ignore = res->Resolve(ctx, v);
     } else {
-      (void)res->Resolve(ctx, to_guest(ctx, a.value));
+      std::ignore = res->Resolve(ctx, to_guest(ctx, a.value));
     }
   });
 }

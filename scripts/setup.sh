@@ -59,12 +59,15 @@ if [[ ! -f "${libnode_dir}/usr/include/node/v8.h" || ! -e "${libnode_dir}/usr/li
   rm -rf "$tmp"
 fi
 
-# npm packages of the tests, exactly as locked (test/ws/package-lock.json).
-ws_tests="${root}/test/ws"
-if [[ ! -f "${ws_tests}/node_modules/.package-lock.json" ||
-      "${ws_tests}/package-lock.json" -nt "${ws_tests}/node_modules/.package-lock.json" ]]; then
-  echo "setup: installing the npm packages of test/ws"
-  (cd "$ws_tests" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-fi
+# npm packages, exactly as locked: the WebSocket tests' client (test/ws) and
+# the sandbox's web platform prelude with esbuild, which bundles it at build
+# time (sandbox/js).
+for dir in "${root}/test/ws" "${root}/sandbox/js"; do
+  if [[ ! -f "${dir}/node_modules/.package-lock.json" ||
+        "${dir}/package-lock.json" -nt "${dir}/node_modules/.package-lock.json" ]]; then
+    echo "setup: installing the npm packages of ${dir#"${root}/"}"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+done
 
 echo "setup: ok"

@@ -4,7 +4,7 @@
 // (atob, btoa: Mathias Bynens'). esbuild bundles this file at build time; the
 // host runs the bundle in each new context and calls install() with its
 // natives. console, crypto, structuredClone and queueMicrotask are natives.
-import { TextDecoder, bindText } from "./text.js";
+import { TextEncoder, TextDecoder, bindText } from "./text.js";
 
 import { URL, URLSearchParams } from "whatwg-url";
 import { Headers, Request as PolyRequest, Response as PolyResponse } from "whatwg-fetch";
@@ -13,7 +13,13 @@ import base64 from "base-64";
 let natives = null;
 
 // whatwg-fetch decodes ArrayBuffer bodies as Latin-1; text() is UTF-8 here.
+// Without Blob it cannot turn a text body into bytes at all.
 function utf8Text(body) {
+  const polyArrayBuffer = body.arrayBuffer;
+  body.arrayBuffer = function () {
+    if (this._bodyArrayBuffer !== undefined || this._bodyText === undefined) return polyArrayBuffer.call(this);
+    return this.text().then((t) => new TextEncoder().encode(t).buffer);
+  };
   if (body._bodyArrayBuffer !== undefined) {
     body.text = function () { return this.arrayBuffer().then((b) => new TextDecoder().decode(b)); };
     body.json = function () { return this.text().then(JSON.parse); };
