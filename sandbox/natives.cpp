@@ -231,7 +231,7 @@ void natives::run_prelude(worker_instance& w, v8::Local<v8::Context> ctx) {
   v8::ScriptCompiler::Source source(src, origin, cached);  // owns `cached`
   v8::Local<v8::Script> script;
   if (!v8::ScriptCompiler::Compile(ctx, &source,
-                                   cached ? v8::ScriptCompiler::kConsumeCodeCache : v8::ScriptCompiler::kNoCompileOptions)
+                                   cached ? v8::ScriptCompiler::kConsumeCodeCache : v8::ScriptCompiler::kEagerCompile)
            .ToLocal(&script))
     fail("does not compile");
   if (!cached) {

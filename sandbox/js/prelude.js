@@ -6,7 +6,6 @@
 // natives. console, crypto, structuredClone and queueMicrotask are natives.
 import { TextEncoder, TextDecoder, bindText } from "./text.js";
 
-import { URL, URLSearchParams } from "whatwg-url";
 import { Headers, Request as PolyRequest, Response as PolyResponse } from "whatwg-fetch";
 import base64 from "base-64";
 
@@ -55,6 +54,23 @@ async function fetch(input, init) {
   return resp;
 }
 
+// whatwg-url builds large Unicode tables when it loads (tr46): it loads on the
+// first use of URL or URLSearchParams in a context, not in every context.
+// (Until the prelude lives in a V8 startup snapshot.)
+let whatwgUrl = null;
+function lazyGlobal(name) {
+  Object.defineProperty(globalThis, name, {
+    configurable: true,
+    enumerable: false,
+    get() {
+      whatwgUrl ??= require("whatwg-url");
+      define(name, whatwgUrl[name]);
+      return whatwgUrl[name];
+    },
+    set(v) { define(name, v); },
+  });
+}
+
 function define(name, value) {
   Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
 }
@@ -75,8 +91,8 @@ function runFetch(self, handler, request, env) {
 export function install(n) {
   natives = n;
   bindText(n);
-  define("URL", URL);
-  define("URLSearchParams", URLSearchParams);
+  lazyGlobal("URL");
+  lazyGlobal("URLSearchParams");
   define("Headers", Headers);
   define("Request", Request);
   define("Response", Response);

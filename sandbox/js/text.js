@@ -45,3 +45,13 @@ export class TextDecoder {
 // body, and whatwg-url needs both when it loads.
 globalThis.TextEncoder = TextEncoder;
 globalThis.TextDecoder = TextDecoder;
+
+// DOMException, which whatwg-fetch probes for when it loads (a failed probe
+// makes V8 re-parse the whole bundle to word its error message).
+class DOMException extends Error {
+  constructor(message = "", name = "Error") {
+    super(message);
+    Object.defineProperty(this, "name", { value: String(name), configurable: true, writable: true });
+  }
+}
+globalThis.DOMException = DOMException;
