@@ -94,15 +94,23 @@ int parse_ipv4(std::string_view host, std::string& out) {
   return 1;
 }
 
-const allow_rule* match(const fetch_policy& p, const std::string& url) {
-  for (const auto& r : p.rules()) {
-    std::string why;
-    auto prefix = normalise_url(r.prefix, why);
-    const std::string& pre = prefix ? *prefix : r.prefix;
-    if (url.compare(0, pre.size(), pre) == 0) return &r;
+// The policy's rules with their prefixes normalised like the URLs they match
+// (a prefix that is no URL is matched as written).
+struct rule_set {
+  explicit rule_set(const fetch_policy& p) {
+    for (const auto& r : p.rules()) {
+      std::string why;
+      auto prefix = normalise_url(r.prefix, why);
+      rules.emplace_back(prefix ? std::move(*prefix) : r.prefix, &r);
+    }
   }
-  return nullptr;
-}
+  [[nodiscard]] const allow_rule* match(const std::string& url) const {
+    for (const auto& [prefix, rule] : rules)
+      if (url.compare(0, prefix.size(), prefix) == 0) return rule;
+    return nullptr;
+  }
+  std::vector<std::pair<std::string, const allow_rule*>> rules;
+};
 
 worker_instance::host_answer refused(errc code, std::string why) {
   worker_instance::host_answer a;
@@ -207,7 +215,8 @@ task<worker_instance::host_answer> perform_fetch(fetch_policy policy, outbound_r
   std::string why;
   auto url = normalise_url(req.url, why);
   if (!url) co_return refused(errc::guest_exception, "fetch: " + why);
-  const allow_rule* rule = match(policy, *url);
+  auto rules = std::make_shared<const rule_set>(policy);
+  const allow_rule* rule = rules->match(*url);
   if (!rule) co_return refused(errc::not_granted, "fetch to " + *url + " is not granted (no allow rule matches)");
 
   // The hooks run inside http::fetch on this shard; they share this state.
@@ -230,10 +239,10 @@ task<worker_instance::host_answer> perform_fetch(fetch_policy policy, outbound_r
   }
   o.body = std::move(req.body);
   o.max_redirects = static_cast<int>(requests_left > 0 ? requests_left - 1 : 0);
-  o.allow_redirect = [st, &policy](const http::redirect_hop& hop) {
+  o.allow_redirect = [st, rules](const http::redirect_hop& hop) {
     std::string w;
     auto next = normalise_url(hop.to, w);
-    const allow_rule* r = next ? match(policy, *next) : nullptr;
+    const allow_rule* r = next ? rules->match(*next) : nullptr;
     if (!r) {
       st->refusal = "fetch: the redirect from " + hop.from + " to " + hop.to + " is not granted (no allow rule matches)";
       return false;

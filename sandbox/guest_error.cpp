@@ -14,11 +14,13 @@ std::string format_stack(v8::Isolate* iso, v8::Local<v8::StackTrace> trace) {
   for (int i = 0; i < trace->GetFrameCount() && i < 32; ++i) {
     auto f = trace->GetFrame(iso, static_cast<uint32_t>(i));
     std::string fn = utf8(iso, f->GetFunctionName());
-    std::string where = utf8(iso, f->GetScriptName());
-    if (where.empty()) where = "<anonymous>";
-    where += ":" + std::to_string(f->GetLineNumber()) + ":" + std::to_string(f->GetColumn());
+    std::string script = utf8(iso, f->GetScriptName());
     if (!out.empty()) out += '\n';
-    out += fn.empty() ? "    at " + where : "    at " + fn + " (" + where + ")";
+    out += "    at ";
+    if (!fn.empty()) out.append(fn).append(" (");
+    out.append(script.empty() ? "<anonymous>" : script).append(":");
+    out.append(std::to_string(f->GetLineNumber())).append(":").append(std::to_string(f->GetColumn()));
+    if (!fn.empty()) out += ')';
   }
   return out;
 }

@@ -22,6 +22,9 @@ class v8_thread;
 
 struct hop : cairn::detail::work_item {
   hop(v8_thread& t, std::function<void(hop&)> s) : work_item(&perform), thread(t), start(std::move(s)) {}
+  // The pool thread answers into this very object: a copy would lose the answer.
+  hop(const hop&) = delete;
+  hop& operator=(const hop&) = delete;
 
   // ---- answer (written by the pool thread before finish()) ----
   std::exception_ptr error;

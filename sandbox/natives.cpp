@@ -44,18 +44,16 @@ v8::Local<v8::Function> function(v8::Local<v8::Context> ctx, v8::FunctionCallbac
   return f;
 }
 
-// A frozen object with a null prototype holding `n` named values.
-v8::Local<v8::Object> frozen_record(v8::Local<v8::Context> ctx, std::initializer_list<std::pair<const char*, v8::Local<v8::Value>>> fields) {
-  v8::Isolate* iso = ctx->GetIsolate();
+// A frozen object with a null prototype holding `fields`.
+v8::Local<v8::Object> frozen_record(v8::Local<v8::Context> ctx,
+                                    std::initializer_list<std::pair<const char*, v8::Local<v8::Value>>> fields) {
   std::vector<v8::Local<v8::Name>> names;
   std::vector<v8::Local<v8::Value>> values;
   for (const auto& [k, v] : fields) {
-    names.push_back(v8_string(iso, k));
+    names.push_back(v8_string(ctx->GetIsolate(), k));
     values.push_back(v);
   }
-  auto o = v8::Object::New(iso, v8::Null(iso), names.data(), values.data(), names.size());
-  freeze(ctx, o);
-  return o;
+  return frozen_object(ctx, names, values);
 }
 
 // An ArrayBuffer of `n` bytes counted against the isolate's budget. V8 aborts
@@ -86,6 +84,36 @@ bool bytes_of(v8::Local<v8::Value> v, const unsigned char*& data, std::size_t& s
     return true;
   }
   return false;
+}
+
+// `bytes` in a new ArrayBuffer counted against the isolate's budget.
+v8::MaybeLocal<v8::ArrayBuffer> buffer_from(worker_instance& w, v8::Isolate* iso, const std::string& bytes) {
+  v8::Local<v8::ArrayBuffer> ab;
+  if (!new_buffer(w, iso, bytes.size()).ToLocal(&ab)) return {};
+  if (!bytes.empty()) std::memcpy(ab->Data(), bytes.data(), bytes.size());
+  return ab;
+}
+
+// Headers as the prelude takes them: [[name, value], ...].
+v8::Local<v8::Array> header_array(v8::Isolate* iso, const header_list& headers) {
+  std::vector<v8::Local<v8::Value>> pairs;
+  pairs.reserve(headers.size());
+  for (const auto& [k, v] : headers) {
+    v8::Local<v8::Value> kv[] = {v8_string(iso, k), v8_string(iso, v)};
+    pairs.push_back(v8::Array::New(iso, kv, 2));
+  }
+  return v8::Array::New(iso, pairs.data(), pairs.size());
+}
+
+// The reverse, from a copied guest value; false unless it is [[string, string], ...].
+bool read_headers(const json::value& v, header_list& out) {
+  if (!v.is_array()) return false;
+  for (const auto& h : v.get_array()) {
+    const auto* kv = h.if_array();
+    if (!kv || kv->size() != 2 || !(*kv)[0].is_string() || !(*kv)[1].is_string()) return false;
+    out.emplace_back((*kv)[0].get_string(), (*kv)[1].get_string());
+  }
+  return true;
 }
 
 bool valid_utf8(const unsigned char* s, std::size_t n) {
@@ -231,7 +259,7 @@ void natives::run_prelude(worker_instance& w, v8::Local<v8::Context> ctx) {
   v8::ScriptCompiler::Source source(src, origin, cached);  // owns `cached`
   v8::Local<v8::Script> script;
   if (!v8::ScriptCompiler::Compile(ctx, &source,
-                                   cached ? v8::ScriptCompiler::kConsumeCodeCache : v8::ScriptCompiler::kEagerCompile)
+                                   cached ? v8::ScriptCompiler::kConsumeCodeCache : v8::ScriptCompiler::kNoCompileOptions)
            .ToLocal(&script))
     fail("does not compile");
   if (!cached) {
@@ -269,9 +297,7 @@ v8::Local<v8::Object> natives::make_env(worker_instance& w, v8::Local<v8::Contex
     names.push_back(v8_string(iso, name));
     values.push_back(function(ctx, &env_call, v8::External::New(iso, b.get()), name.c_str(), 0));
   }
-  auto env = v8::Object::New(iso, v8::Null(iso), names.data(), values.data(), names.size());
-  freeze(ctx, env);
-  return scope.Escape(env);
+  return scope.Escape(frozen_object(ctx, names, values));
 }
 
 // ---- console, env functions, fetch --------------------------------------------------------
@@ -341,12 +367,7 @@ void natives::fetch(const info& args) {
   req.method = utf8(iso, args[1]);
   copy_failure why;
   auto headers = from_guest(ctx, args[2], 1 << 20, why);
-  if (!headers || !headers->is_array()) return throw_type_error(iso, "fetch: bad headers: " + why.why);
-  for (const auto& h : headers->get_array()) {
-    if (!h.is_array() || h.get_array().size() != 2 || !h.get_array()[0].is_string() || !h.get_array()[1].is_string())
-      return throw_type_error(iso, "fetch: bad headers");
-    req.headers.emplace_back(h.get_array()[0].get_string(), h.get_array()[1].get_string());
-  }
+  if (!headers || !read_headers(*headers, req.headers)) return throw_type_error(iso, "fetch: bad headers" + (why.why.empty() ? "" : ": " + why.why));
   const unsigned char* body = nullptr;
   std::size_t body_size = 0;
   if (bytes_of(args[3], body, body_size)) req.body.assign(reinterpret_cast<const char*>(body), body_size);
@@ -367,17 +388,11 @@ v8::MaybeLocal<v8::Value> natives::make_response_init(v8::Local<v8::Context> ctx
   v8::EscapableHandleScope scope(iso);
   auto* w = worker_instance::of(ctx);
   v8::Local<v8::ArrayBuffer> body;
-  if (!new_buffer(*w, iso, r.body.size()).ToLocal(&body)) return {};
-  if (!r.body.empty()) std::memcpy(body->Data(), r.body.data(), r.body.size());
-  std::vector<v8::Local<v8::Value>> pairs;
-  for (const auto& [k, v] : r.headers) {
-    v8::Local<v8::Value> kv[] = {v8_string(iso, k), v8_string(iso, v)};
-    pairs.push_back(v8::Array::New(iso, kv, 2));
-  }
+  if (!buffer_from(*w, iso, r.body).ToLocal(&body)) return {};
   v8::Local<v8::Name> names[] = {v8_string(iso, "status"), v8_string(iso, "statusText"), v8_string(iso, "headers"),
                                  v8_string(iso, "body"), v8_string(iso, "url")};
   v8::Local<v8::Value> values[] = {v8::Integer::NewFromUnsigned(iso, r.status), v8_string(iso, ""),
-                                   v8::Array::New(iso, pairs.data(), pairs.size()), body, v8_string(iso, r.url)};
+                                   header_array(iso, r.headers), body, v8_string(iso, r.url)};
   return scope.Escape(v8::Object::New(iso, v8::Null(iso), names, values, 5));
 }
 
@@ -392,16 +407,10 @@ v8::MaybeLocal<v8::Promise> natives::call_fetch_handler(v8::Local<v8::Context> c
   if (!data_property(ctx, helpers, "makeRequest").ToLocal(&make) ||
       !data_property(ctx, helpers, "runFetch").ToLocal(&run_fetch_fn))
     return {};
-  std::vector<v8::Local<v8::Value>> pairs;
-  for (const auto& [k, v] : req.headers) {
-    v8::Local<v8::Value> kv[] = {v8_string(iso, k), v8_string(iso, v)};
-    pairs.push_back(v8::Array::New(iso, kv, 2));
-  }
   v8::Local<v8::ArrayBuffer> body;
-  if (!new_buffer(*w, iso, req.body.size()).ToLocal(&body)) return {};
-  if (!req.body.empty()) std::memcpy(body->Data(), req.body.data(), req.body.size());
-  v8::Local<v8::Value> margs[] = {v8_string(iso, req.url), v8_string(iso, req.method),
-                                  v8::Array::New(iso, pairs.data(), pairs.size()), body};
+  if (!buffer_from(*w, iso, req.body).ToLocal(&body)) return {};
+  v8::Local<v8::Value> margs[] = {v8_string(iso, req.url), v8_string(iso, req.method), header_array(iso, req.headers),
+                                  body};
   v8::Local<v8::Value> request;
   if (!make.As<v8::Function>()->Call(ctx, v8::Undefined(iso), 4, margs).ToLocal(&request)) return {};
   v8::Local<v8::Value> rargs[] = {self, handler, request, env};
@@ -423,12 +432,7 @@ bool natives::read_response(v8::Local<v8::Context> ctx, v8::Local<v8::Value> v, 
   copy_failure cf;
   if (!data_property(ctx, o, "headers").ToLocal(&headers)) return why = "no headers", false;
   auto h = from_guest(ctx, headers, max_bytes, cf);
-  if (!h || !h->is_array()) return why = "bad headers: " + cf.why, false;
-  for (const auto& kv : h->get_array()) {
-    if (!kv.is_array() || kv.get_array().size() != 2 || !kv.get_array()[0].is_string() || !kv.get_array()[1].is_string())
-      return why = "bad headers", false;
-    out.headers.emplace_back(kv.get_array()[0].get_string(), kv.get_array()[1].get_string());
-  }
+  if (!h || !read_headers(*h, out.headers)) return why = "bad headers" + (cf.why.empty() ? "" : ": " + cf.why), false;
   const unsigned char* data = nullptr;
   std::size_t size = 0;
   if (!data_property(ctx, o, "body").ToLocal(&body) || !bytes_of(body, data, size)) return why = "no body", false;

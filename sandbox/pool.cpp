@@ -111,6 +111,8 @@ void pool_state::unplace(const std::string& id, unsigned thread) {
   if (it != placement_.end() && it->second == thread) placement_.erase(it);
 }
 
+using worker_job = std::function<void(hop&, std::uint64_t key, const std::string& cache_id)>;
+
 struct worker_handle {
   std::weak_ptr<pool_state> pool;
   std::atomic<unsigned> thread{0};
@@ -167,6 +169,22 @@ task<void> reload(pool_state& p, worker_handle& h) {
   h.thread.store(t.index());
 }
 
+// Runs `job` for the worker of `w` on its thread; a cached worker that was
+// dropped meanwhile is reloaded through its loader and tried once more.
+task<std::unique_ptr<hop>> deliver(const std::shared_ptr<worker_handle>& w, worker_job job) {
+  if (!w) throw error(errc::invalid_code, "an empty worker");
+  for (int attempt = 0;; ++attempt) {
+    auto p = lock(w->pool);
+    auto h = std::make_unique<hop>(p->thread(w->thread.load()),
+                                   [&job, key = w->key, id = w->cache_id](hop& x) { job(x, key, id); });
+    hop& awaited = *h;  // GCC 12 copies the awaiter of `co_await *h`; a named reference it does not
+    co_await awaited;
+    if (!h->missing) co_return h;
+    if (w->cache_id.empty() || attempt > 0) throw error(errc::worker_reset, "the worker was dropped");
+    co_await reload(*p, *w);
+  }
+}
+
 }  // namespace
 }  // namespace detail
 
@@ -174,34 +192,29 @@ task<void> reload(pool_state& p, worker_handle& h) {
 
 task<call_result> worker::call(boost::json::value input) const {
   detail::require_shard("cairn::sandbox::worker::call");
-  if (!handle_) throw error(errc::invalid_code, "an empty worker");
-  for (int attempt = 0;; ++attempt) {
-    auto p = detail::lock(handle_->pool);
-    detail::v8_thread& t = p->thread(handle_->thread.load());
-    detail::hop h(t, [key = handle_->key, id = handle_->cache_id, input](detail::hop& x) mutable {
-      x.thread.do_call(x, key, id, std::move(input));
-    });
-    co_await h;
-    if (!h.missing) co_return call_result{std::move(h.value), std::move(h.console), h.cpu};
-    if (handle_->cache_id.empty() || attempt > 0) throw error(errc::worker_reset, "the worker was dropped");
-    co_await detail::reload(*p, *handle_);
-  }
+  // A named job: GCC 12 mishandles temporaries built inside a co_await expression.
+  detail::worker_job job = [input](detail::hop& x, std::uint64_t key, const std::string& id) {
+    x.thread.do_call(x, key, id, input);
+  };
+  auto h = co_await detail::deliver(handle_, std::move(job));
+  call_result r;  // named, not braced in co_return (GCC 12)
+  r.value = std::move(h->value);
+  r.console = std::move(h->console);
+  r.cpu = h->cpu;
+  co_return r;
 }
 
 task<fetch_result> worker::fetch(outbound_request request) const {
   detail::require_shard("cairn::sandbox::worker::fetch");
-  if (!handle_) throw error(errc::invalid_code, "an empty worker");
-  for (int attempt = 0;; ++attempt) {
-    auto p = detail::lock(handle_->pool);
-    detail::v8_thread& t = p->thread(handle_->thread.load());
-    detail::hop h(t, [key = handle_->key, id = handle_->cache_id, request](detail::hop& x) mutable {
-      x.thread.do_fetch(x, key, id, std::move(request));
-    });
-    co_await h;
-    if (!h.missing) co_return fetch_result{std::move(h.response), std::move(h.console), h.cpu};
-    if (handle_->cache_id.empty() || attempt > 0) throw error(errc::worker_reset, "the worker was dropped");
-    co_await detail::reload(*p, *handle_);
-  }
+  detail::worker_job job = [request](detail::hop& x, std::uint64_t key, const std::string& id) {
+    x.thread.do_fetch(x, key, id, request);
+  };
+  auto h = co_await detail::deliver(handle_, std::move(job));
+  fetch_result r;
+  r.response = std::move(h->response);
+  r.console = std::move(h->console);
+  r.cpu = h->cpu;
+  co_return r;
 }
 
 // ---- pool ------------------------------------------------------------------------------

@@ -20,8 +20,6 @@ class pool_state : public std::enable_shared_from_this<pool_state> {
   pool_state(runtime& rt, pool_options options);
   ~pool_state();
 
-  /// Starts the threads (after construction: they hold weak references).
-  void start();
   /// Fails what is pending and joins the threads.
   void shutdown();
 

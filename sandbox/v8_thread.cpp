@@ -141,19 +141,15 @@ void v8_thread::do_load(hop& h, worker_code code, const std::string& cache_id) {
 }
 
 void v8_thread::do_call(hop& h, std::uint64_t key, const std::string& cache_id, boost::json::value input) {
-  worker_instance* w = find(key, cache_id);
-  if (!w) {
-    h.missing = true;
-    return h.finish();
-  }
-  {
-    v8::Isolate::Scope scope(w->isolate().get());
-    w->start_call(h, std::move(input));
-  }
-  tidy(w);
+  on_worker(h, key, cache_id, [&](worker_instance& w) { w.start_call(h, std::move(input)); });
 }
 
 void v8_thread::do_fetch(hop& h, std::uint64_t key, const std::string& cache_id, outbound_request request) {
+  on_worker(h, key, cache_id, [&](worker_instance& w) { w.start_fetch(h, std::move(request)); });
+}
+
+template <class Start>
+void v8_thread::on_worker(hop& h, std::uint64_t key, const std::string& cache_id, Start&& start) {
   worker_instance* w = find(key, cache_id);
   if (!w) {
     h.missing = true;
@@ -161,7 +157,7 @@ void v8_thread::do_fetch(hop& h, std::uint64_t key, const std::string& cache_id,
   }
   {
     v8::Isolate::Scope scope(w->isolate().get());
-    w->start_fetch(h, std::move(request));
+    start(*w);
   }
   tidy(w);
 }
@@ -239,8 +235,7 @@ void v8_thread::tidy(worker_instance* w) {
   tenant_isolate* iso = &w->isolate();
   if (!iso->heap_exceeded()) return drop_worker(w->key());
   // The heap of the whole isolate is spent: every worker in it goes, then the
-  // isolate with the last of them (drop_worker).
-  pool_.isolates_dropped_for_heap.fetch_add(1);
+  // isolate with the last of them (drop_worker). (worker_instance counted it.)
   std::vector<std::uint64_t> keys;
   for (const auto& kv : workers_)
     if (&kv.second->isolate() == iso) keys.push_back(kv.first);

@@ -66,6 +66,9 @@ class v8_thread {
 
  private:
   void main();
+  /// Runs `start(worker)` in its isolate, or answers h.missing if it is gone.
+  template <class Start>
+  void on_worker(hop& h, std::uint64_t key, const std::string& cache_id, Start&& start);
   worker_instance* find(std::uint64_t key, const std::string& cache_id);
   tenant_isolate& isolate_for(const isolate_key& k, bool one_off);
   /// After a job touched `w`: drops it if it broke, and its isolate if the heap did.

@@ -30,6 +30,14 @@ void freeze(v8::Local<v8::Context> ctx, v8::Local<v8::Object> o) {
   std::ignore = o->SetIntegrityLevel(ctx, v8::IntegrityLevel::kFrozen);
 }
 
+v8::Local<v8::Object> frozen_object(v8::Local<v8::Context> ctx, std::vector<v8::Local<v8::Name>>& names,
+                                    std::vector<v8::Local<v8::Value>>& values) {
+  v8::Isolate* iso = ctx->GetIsolate();
+  auto o = v8::Object::New(iso, v8::Null(iso), names.data(), values.data(), names.size());
+  freeze(ctx, o);
+  return o;
+}
+
 v8::Local<v8::Value> to_guest(v8::Local<v8::Context> ctx, const json::value& v) {
   v8::Isolate* iso = ctx->GetIsolate();
   v8::EscapableHandleScope scope(iso);
@@ -61,9 +69,7 @@ v8::Local<v8::Value> to_guest(v8::Local<v8::Context> ctx, const json::value& v) 
         names.push_back(v8_string(iso, kv.key()));
         values.push_back(to_guest(ctx, kv.value()));
       }
-      auto obj = v8::Object::New(iso, v8::Null(iso), names.data(), values.data(), names.size());
-      freeze(ctx, obj);
-      out = obj;
+      out = frozen_object(ctx, names, values);
       break;
     }
   }
@@ -95,7 +101,7 @@ std::string iso_date(double ms) {
   const int millis = static_cast<int>(ms - static_cast<double>(secs) * 1000);
   std::tm tm{};
   gmtime_r(&secs, &tm);
-  char buf[40];
+  char buf[64];  // years run to 275760 and back to -271821
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
                 tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
   return buf;

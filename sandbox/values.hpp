@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <boost/json/value.hpp>
 #include <v8.h>
@@ -37,6 +38,10 @@ std::optional<boost::json::value> from_guest(v8::Local<v8::Context> ctx, v8::Loc
 /// Property `key` of `o` or its prototypes if it is a data property; empty if
 /// absent, an accessor, or behind a proxy. Never runs guest code.
 v8::MaybeLocal<v8::Value> data_property(v8::Local<v8::Context> ctx, v8::Local<v8::Object> o, std::string_view key);
+
+/// A frozen object with a null prototype: names[i] -> values[i].
+v8::Local<v8::Object> frozen_object(v8::Local<v8::Context> ctx, std::vector<v8::Local<v8::Name>>& names,
+                                    std::vector<v8::Local<v8::Value>>& values);
 
 /// Freezes `o` (no guest code runs: `o` is ours).
 void freeze(v8::Local<v8::Context> ctx, v8::Local<v8::Object> o);

@@ -30,15 +30,6 @@ void watchdog::register_thread(unsigned t) {
   slots_[t].cpu_clock = c;
 }
 
-std::chrono::nanoseconds watchdog::thread_cpu(unsigned t) const {
-  clockid_t c{};
-  {
-    std::lock_guard lock(m_);
-    c = slots_[t].cpu_clock;
-  }
-  return read_cpu(c);
-}
-
 void watchdog::begin_slice(unsigned t, v8::Isolate* iso, std::uint64_t run, std::chrono::nanoseconds budget) {
   const auto cpu = read_cpu(slots_[t].cpu_clock);  // the clock id never changes after registration
   const auto now = clock::now();

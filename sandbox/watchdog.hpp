@@ -42,8 +42,6 @@ class watchdog {
   /// At `when`: terminates run `run` if it is running on `t`, then calls `fire`
   /// (on the watchdog thread; it must only post).
   void add_deadline(clock::time_point when, unsigned t, std::uint64_t run, std::function<void()> fire);
-  /// CPU time thread `t` has used, from any thread.
-  [[nodiscard]] std::chrono::nanoseconds thread_cpu(unsigned t) const;
 
  private:
   struct slot {
@@ -67,7 +65,7 @@ class watchdog {
   void main();
   static std::chrono::nanoseconds read_cpu(clockid_t c);
 
-  mutable std::mutex m_;
+  std::mutex m_;
   std::condition_variable cv_;
   std::vector<slot> slots_;
   std::priority_queue<deadline, std::vector<deadline>, std::greater<>> deadlines_;

@@ -8,6 +8,7 @@
 
 #include "guest_error.hpp"
 #include "natives.hpp"
+#include "pool_state.hpp"
 #include "v8_thread.hpp"
 #include "values.hpp"
 #include "watchdog.hpp"
@@ -116,9 +117,11 @@ void worker_instance::slice(run& first, Body&& body) {
   }
   if (why != stop_reason::none || iso_.heap_exceeded() || iso->IsExecutionTerminating()) {
     iso->CancelTerminateExecution();
-    if (iso_.heap_exceeded())
+    if (iso_.heap_exceeded()) {
+      // Counted before the caller hears of it, so the figure is never behind.
+      thread_.pool().isolates_dropped_for_heap.fetch_add(1);
       break_with(seq, errc::heap_limit, "the guest's heap passed " + mib(code_.limits.heap_bytes) + "; its isolate was dropped");
-    else if (why == stop_reason::wall)
+    } else if (why == stop_reason::wall)
       break_with(seq, errc::wall_limit, "the call took longer than " + std::to_string(code_.limits.wall.count()) + " ms");
     else
       break_with(seq, errc::cpu_limit,
