@@ -37,7 +37,7 @@ struct hop : cairn::detail::work_item {
 
   // ---- the awaiting side ----
   v8_thread& thread;
-  std::function<void(hop&)> start;
+  std::function<void(hop&)> start;  // moved into the pool thread's job by await_suspend
   unsigned caller_shard = 0;
 
   bool await_ready() const noexcept { return false; }

@@ -61,7 +61,9 @@ bool hop::await_suspend(std::coroutine_handle<> h) {
   owner_ = cairn::detail::suspend_point();
   shard_ = cairn::detail::shard::current();
   caller_shard = shard_->index();
-  if (!thread.post([this] { start(*this); })) {
+  // The job owns `start` (and what it captured): the pool thread may finish()
+  // the hop, and the caller free it, while `start` is still running.
+  if (!thread.post([this, s = std::move(start)]() mutable { s(*this); })) {
     error = std::make_exception_ptr(sandbox::error(errc::shut_down, "the sandbox pool has shut down"));
     return false;
   }
