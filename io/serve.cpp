@@ -168,15 +168,27 @@ std::string usage(std::string_view program) {
          "Flags after --config override it.\n";
 }
 
+void app::command(std::string name, std::string usage_line, std::function<int(const std::vector<std::string>&)> run) {
+  commands_.push_back({std::move(name), std::move(usage_line), std::move(run)});
+}
+
+std::string app::help(std::string_view program) const {
+  std::string h = usage(program);
+  for (auto& c : commands_) h += "   or: " + std::string(program) + " " + c.usage + "\n";
+  return h;
+}
+
 int app::main(int argc, char** argv) {
   const std::string program = argc > 0 ? argv[0] : "cairn";
   std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-    std::fputs(usage(program).c_str(), args.empty() ? stderr : stdout);
+    std::fputs(help(program).c_str(), args.empty() ? stderr : stdout);
     return args.empty() ? 2 : 0;
   }
+  for (auto& c : commands_)
+    if (args[0] == c.name) return c.run(std::vector<std::string>(args.begin() + 1, args.end()));
   if (args[0] != "serve") {
-    std::fprintf(stderr, "%s: unknown command '%s'\n%s", program.c_str(), args[0].c_str(), usage(program).c_str());
+    std::fprintf(stderr, "%s: unknown command '%s'\n%s", program.c_str(), args[0].c_str(), help(program).c_str());
     return 2;
   }
   config c = default_config();
@@ -204,6 +216,8 @@ int app::run(const config& c, const std::function<void(std::uint16_t)>& on_ready
   try {
     runtime rt(c.runtime);
     rt.stop_on_signals();
+    std::vector<std::shared_ptr<void>> provided;  // destroyed after rt.run(), before rt
+    for (auto& make : makers_) provided.push_back(make(rt));
     http::router r;
     for (std::size_t i = 0; i < setups_.size(); ++i) setups_[i](rt, r, exposes(c, names_[i]));
     for (auto& f : extra_) f(rt, r);

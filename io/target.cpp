@@ -40,6 +40,27 @@ std::optional<std::string> percent_decode(std::string_view s) {
   return out;
 }
 
+std::optional<std::string> query_param(std::string_view target, std::string_view name) {
+  const auto q = target.find('?');
+  if (q == std::string_view::npos) return std::nullopt;
+  std::string_view query = target.substr(q + 1);
+  query = query.substr(0, query.find('#'));
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    const auto eq = pair.find('=');
+    std::string key(pair.substr(0, eq));
+    std::replace(key.begin(), key.end(), '+', ' ');
+    if (percent_decode(key) != name) continue;
+    if (eq == std::string_view::npos) return std::string();
+    std::string value(pair.substr(eq + 1));
+    std::replace(value.begin(), value.end(), '+', ' ');
+    return percent_decode(value);
+  }
+  return std::nullopt;
+}
+
 std::optional<actor_target> parse_actor_target(std::string_view target) {
   std::string_view path = path_of(target);
   if (!path.starts_with('/')) return std::nullopt;

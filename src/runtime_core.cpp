@@ -59,6 +59,19 @@ runtime_core::~runtime_core() {
   if (clock_subscription_) clock_->unsubscribe(clock_subscription_);
 }
 
+void runtime_core::provide(const void* type_tag, void* object) {
+  if (started_) throw std::logic_error("cairn: provide objects to actors before the runtime starts");
+  for (auto& [k, p] : provided_)
+    if (k == type_tag) throw std::logic_error("cairn: an object of this type was provided already");
+  provided_.emplace_back(type_tag, object);
+}
+
+void* runtime_core::provided(const void* type_tag) const {
+  for (auto& [k, p] : provided_)
+    if (k == type_tag) return p;
+  throw std::logic_error("cairn: runtime::service<T>(): no object of that type was provided (runtime::provide)");
+}
+
 void runtime_core::load_alarms() {
   if (options_.data_dir.empty()) return;
   alarm_index_ = std::make_unique<alarm_index>(options_.data_dir, options_.durability == durability::memory

@@ -22,14 +22,16 @@ namespace cairn_test {
 
 class child_process {
  public:
-  /// Starts `argv[0]` with the arguments; stdin is /dev/null, stderr inherited.
-  explicit child_process(std::vector<std::string> argv) {
+  /// Starts `argv[0]` with the arguments; stdin is /dev/null, stderr
+  /// inherited (or read along with stdout).
+  explicit child_process(std::vector<std::string> argv, bool merge_stderr = false) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error(std::string("pipe2: ") + std::strerror(errno));
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+    if (merge_stderr) posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
     std::vector<char*> args;
     for (auto& a : argv) args.push_back(a.data());
     args.push_back(nullptr);

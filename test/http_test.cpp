@@ -371,4 +371,18 @@ BOOST_AUTO_TEST_CASE(parses_actor_targets) {
   BOOST_TEST(!parse_actor_target("ns/x").has_value());
 }
 
+BOOST_AUTO_TEST_CASE(reads_query_parameters) {
+  using cairn::http::query_param;
+  BOOST_TEST(query_param("/p?n=41&x=a+b%2Bc", "n").value_or("?") == "41");
+  BOOST_TEST(query_param("/p?n=41&x=a+b%2Bc", "x").value_or("?") == "a b+c");
+  BOOST_TEST(query_param("/p?flag&n=1", "flag").value_or("?") == "");
+  BOOST_TEST(query_param("/p?n=1&n=2", "n").value_or("?") == "1");  // the first one
+  BOOST_TEST(query_param("/p?my%20key=v", "my key").value_or("?") == "v");
+  BOOST_TEST(query_param("/p?n=1#n=2", "m").has_value() == false);
+  BOOST_TEST(!query_param("/p?nn=1", "n").has_value());
+  BOOST_TEST(!query_param("/p", "n").has_value());
+  BOOST_TEST(!query_param("/p?n=%zz", "n").has_value());  // malformed
+  BOOST_TEST(!query_param("/p?n=%00", "n").has_value());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

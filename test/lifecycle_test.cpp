@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <string>
 #include <thread>
 
 #include <cairn/cairn.hpp>
@@ -23,6 +24,20 @@ class worker : public cairn::actor {
     ++finished_turns;
   }
 };
+
+struct greeting {
+  std::string text;
+};
+
+// Reaches an object the program provided to the runtime.
+class greeter : public cairn::actor {
+ public:
+  std::string greet(std::string who) { return runtime().service<greeting>().text + ", " + who; }
+};
+
+cairn::task<std::string> greet(cairn::actor_ref<greeter> g, std::string who) {
+  co_return co_await g.call(&greeter::greet, std::move(who));
+}
 
 }  // namespace
 
@@ -107,6 +122,24 @@ BOOST_AUTO_TEST_CASE(namespaces_are_fixed_once_started) {
   cairn::runtime rt(shards(1));
   rt.start();
   BOOST_CHECK_THROW(rt.register_namespace<worker>("late"), std::logic_error);
+  rt.stop();
+  rt.run();
+}
+
+BOOST_AUTO_TEST_CASE(actors_reach_objects_the_program_provides) {
+  cairn::runtime rt(shards(2));
+  greeting g{"hello"};
+  auto ns = rt.register_namespace<greeter>("greeter");
+  BOOST_CHECK_THROW((void)rt.service<greeting>(), std::logic_error);
+  rt.provide(g);
+  BOOST_CHECK_THROW(rt.provide(g), std::logic_error);  // one per type
+  BOOST_TEST(&rt.service<greeting>() == &g);
+  const std::string a = rt.block_on(greet(ns.get("a"), "a"));
+  const std::string b = rt.block_on(greet(ns.get("b"), "b"));
+  BOOST_TEST(a == "hello, a");
+  BOOST_TEST(b == "hello, b");
+  int other = 0;
+  BOOST_CHECK_THROW(rt.provide(other), std::logic_error);  // fixed once started
   rt.stop();
   rt.run();
 }

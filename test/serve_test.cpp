@@ -7,35 +7,11 @@
 
 #include <cairn/http/serve.hpp>
 
-#include "child_process.hpp"
 #include "http_client.hpp"
+#include "server_process.hpp"
 #include "support.hpp"
 
-namespace {
-
-struct server_process {
-  /// Starts the server on a free port and waits for the line naming it.
-  explicit server_process(const std::filesystem::path& data)
-      : p({CAIRN_SERVER_BINARY, "serve", "--port", "0", "--data-dir", data.string(), "--durability", "normal",
-           "--shards", "2"}) {
-    auto line = p.read_line(std::chrono::seconds(30));
-    static constexpr std::string_view prefix = "serving on http://127.0.0.1:";
-    const auto at = line ? line->find(prefix) : std::string::npos;
-    const auto end = at == std::string::npos ? at : line->find('/', at + prefix.size());
-    if (end == std::string::npos) throw std::runtime_error("the server did not say where it listens");
-    base = line->substr(at + 11, end - at - 11);  // from "http://"
-  }
-  /// SIGTERM: a graceful stop. Returns the exit code.
-  int stop() {
-    p.signal(SIGTERM);
-    const int status = p.wait();
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-  cairn_test::child_process p;
-  std::string base;
-};
-
-}  // namespace
+using cairn_test::server_process;
 
 BOOST_AUTO_TEST_SUITE(serve)
 

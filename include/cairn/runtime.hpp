@@ -66,6 +66,19 @@ class runtime {
     return actor_namespace<T>(ns);
   }
 
+  /// Makes `object` (a sandbox pool, a client: anything the program owns)
+  /// reachable from every actor as `runtime().service<T>()`. One object per
+  /// type; only before start(); it must outlive the runtime's run.
+  template <class T>
+  void provide(T& object) {
+    core_->provide(detail::type_tag<T>(), &object);
+  }
+  /// The object provided for T; throws std::logic_error if there is none.
+  template <class T>
+  [[nodiscard]] T& service() const {
+    return *static_cast<T*>(core_->provided(detail::type_tag<T>()));
+  }
+
   [[nodiscard]] unsigned shard_count() const noexcept { return core_->shard_count(); }
   /// The shard the actor with this id lives on.
   [[nodiscard]] unsigned shard_of(const actor_id& id) const noexcept { return core_->shard_index(id); }

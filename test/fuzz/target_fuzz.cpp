@@ -3,7 +3,8 @@
 // invariants, not just "no crash":
 //   - percent_decode never yields NUL and undoes percent_encode;
 //   - a parsed actor target has non-empty segments; a name never holds NUL;
-//   - parsing ignores the query.
+//   - parsing ignores the query;
+//   - a query parameter found is a decoded value that survives re-encoding.
 // Built with libFuzzer by scripts/fuzz.sh (clang), and replayed by the test
 // suite through replay_main.cpp (any compiler).
 #include <cstddef>
@@ -58,6 +59,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto with_query = cairn::http::parse_actor_target(std::string(cairn::http::path_of(in)) + "?x=/y/z");
     check(with_query && with_query->namespace_name == t->namespace_name && with_query->key == t->key &&
           with_query->is_id == t->is_id);
+  }
+  if (auto v = cairn::http::query_param(in, "a")) {
+    check(v->find('\0') == std::string::npos);
+    auto again = cairn::http::query_param("/p?a=" + percent_encode(*v), "a");
+    check(again && *again == *v);
   }
   return 0;
 }

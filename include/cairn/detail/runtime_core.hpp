@@ -71,6 +71,11 @@ class runtime_core {
   }
   [[nodiscard]] bool quiescent() const noexcept;
 
+  /// runtime::provide and runtime::service: objects the program owns, by type.
+  /// Written only before start(), so shards read them without a lock.
+  void provide(const void* type_tag, void* object);
+  [[nodiscard]] void* provided(const void* type_tag) const;
+
   /// The runtime's one instance of service `S` (default-constructible),
   /// made on first use from any thread and destroyed with the runtime, before
   /// its shards (as Asio's use_service). Layers above the runtime keep their
@@ -105,6 +110,7 @@ class runtime_core {
   std::vector<std::function<void()>> stop_listeners_;
   bool started_ = false;
   bool joined_ = false;
+  std::vector<std::pair<const void*, void*>> provided_;
   std::mutex services_mutex_;
   std::vector<std::pair<const void*, std::shared_ptr<void>>> services_;  // destroyed before the shards
 };

@@ -8,6 +8,7 @@
 ///     return app.main(argc, argv);         // `prog serve --config cairn.json --port 8080`
 ///   }
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,9 +52,25 @@ class app {
   }
   /// Adds routes of the program's own (run once the runtime exists).
   void routes(std::function<void(runtime&, http::router&)> f) { extra_.push_back(std::move(f)); }
+  /// An object the actors use (a sandbox pool, a client): `make(rt)` builds
+  /// it once the runtime exists, actors reach it as `runtime().service<T>()`,
+  /// and it is destroyed after the runtime has stopped.
+  template <class T>
+  void provide(std::function<std::unique_ptr<T>(runtime&)> make) {
+    makers_.push_back([make = std::move(make)](runtime& rt) -> std::shared_ptr<void> {
+      std::shared_ptr<T> object = make(rt);
+      rt.provide(*object);
+      return object;
+    });
+  }
+  /// Another command of the program, `prog <name> args...`: `run` gets the
+  /// arguments after the name and returns the exit code. `usage` is its line
+  /// in the help text.
+  void command(std::string name, std::string usage, std::function<int(const std::vector<std::string>&)> run);
 
-  /// `serve [flags]`: runs until SIGINT or SIGTERM. Returns the exit code
-  /// (2 for bad flags or config, with the reason on stderr).
+  /// `serve [flags]` (or another command()): serve runs until SIGINT or
+  /// SIGTERM. Returns the exit code (2 for bad flags or config, with the
+  /// reason on stderr).
   int main(int argc, char** argv);
   /// Runs with a parsed config; `on_ready(port)` is called once listening.
   int run(const config& c, const std::function<void(std::uint16_t)>& on_ready = {});
@@ -62,6 +79,13 @@ class app {
   std::vector<std::string> names_;
   std::vector<std::function<void(runtime&, http::router&, bool)>> setups_;
   std::vector<std::function<void(runtime&, http::router&)>> extra_;
+  std::vector<std::function<std::shared_ptr<void>(runtime&)>> makers_;
+  struct named_command {
+    std::string name, usage;
+    std::function<int(const std::vector<std::string>&)> run;
+  };
+  std::vector<named_command> commands_;
+  [[nodiscard]] std::string help(std::string_view program) const;
 };
 
 }  // namespace cairn::serve

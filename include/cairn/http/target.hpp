@@ -23,4 +23,9 @@ struct actor_target {
 /// The path of a request target: up to '?' or '#'.
 [[nodiscard]] std::string_view path_of(std::string_view target) noexcept;
 
+/// The value of the first `name=value` pair of the target's query, decoded
+/// as a form (`+` is a space, then %XX). nullopt if the name is absent or the
+/// value is malformed; an empty string for `name` or `name=`.
+[[nodiscard]] std::optional<std::string> query_param(std::string_view target, std::string_view name);
+
 }  // namespace cairn::http
