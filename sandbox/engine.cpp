@@ -2,6 +2,7 @@
 
 #include <libplatform/libplatform.h>
 
+#include <cstdlib>
 #include <mutex>
 #include <string>
 
@@ -13,8 +14,9 @@ void ensure_v8(unsigned wasm_max_pages) {
     // SharedArrayBuffer is then installed only where the context callback says
     // so (never); wasm memory is capped because it bypasses the heap limit and
     // the ArrayBuffer allocator (DESIGN.md 6).
-    const std::string flags = "--enable-sharedarraybuffer-per-context --wasm-max-mem-pages=" +
-                              std::to_string(wasm_max_pages ? wasm_max_pages : 1);
+    std::string flags = "--enable-sharedarraybuffer-per-context --wasm-max-mem-pages=" +
+                        std::to_string(wasm_max_pages ? wasm_max_pages : 1);
+    if (const char* extra = std::getenv("CAIRN_V8_FLAGS")) flags += std::string(" ") + extra;
     v8::V8::SetFlagsFromString(flags.c_str(), flags.size());
     // Leaked on purpose: V8 lives as long as the process.
     static v8::Platform* platform = v8::platform::NewDefaultPlatform(1).release();

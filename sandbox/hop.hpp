@@ -34,10 +34,14 @@ struct hop : cairn::detail::work_item {
   std::chrono::microseconds cpu{0};
   std::uint64_t worker_key = 0;
   bool missing = false;  // a cached worker was not there (dropped meanwhile)
+  std::string first_console;  // what the first step printed, when there is a `then`
 
   // ---- the awaiting side ----
   v8_thread& thread;
   std::function<void(hop&)> start;  // moved into the pool thread's job by await_suspend
+  /// A second step on the pool thread once `start`'s step succeeded (a call
+  /// after a load): one trip to the pool for both.
+  std::function<void(hop&)> then;
   unsigned caller_shard = 0;
 
   bool await_ready() const noexcept { return false; }
@@ -47,8 +51,9 @@ struct hop : cairn::detail::work_item {
     if (owner_) cairn::detail::current_actor = owner_;
     if (error) std::rethrow_exception(error);
   }
-  /// Pool thread: the answer is complete; resume the caller on its shard.
-  void finish() noexcept { shard_->post_remote(this); }
+  /// Pool thread: the answer is complete; resume the caller on its shard
+  /// (or go on with `then`).
+  void finish() noexcept;
 
  private:
   static void perform(cairn::detail::work_item* w, cairn::detail::op o, std::exception_ptr) {

@@ -1,6 +1,7 @@
 #include <tuple>
 
 #include "natives.hpp"
+#include "prelude_source.hpp"
 
 #include <cstring>
 #include <mutex>
@@ -17,8 +18,6 @@
 #include "worker_instance.hpp"
 
 // The bundled prelude (sandbox/js, built by esbuild), embedded by prelude_blob.cpp.
-extern "C" const char cairn_sandbox_prelude[];
-extern "C" const unsigned long cairn_sandbox_prelude_size;
 
 namespace cairn::sandbox::detail {
 namespace json = boost::json;
@@ -238,16 +237,14 @@ void natives::install(worker_instance& w, v8::Local<v8::Context> ctx) {
   run_prelude(w, ctx);
 }
 
-void natives::run_prelude(worker_instance& w, v8::Local<v8::Context> ctx) {
-  v8::Isolate* iso = ctx->GetIsolate();
-  v8::TryCatch tc(iso);
-  auto fail = [&](const char* what) {
-    const std::string why = tc.HasCaught() ? describe_thrown(ctx, tc.Exception()).message : "";
-    throw std::runtime_error(std::string("cairn sandbox: the prelude ") + what + ": " + why);
-  };
-  auto src = v8::String::NewFromUtf8(iso, cairn_sandbox_prelude, v8::NewStringType::kNormal,
-                                     static_cast<int>(cairn_sandbox_prelude_size))
-                 .ToLocalChecked();
+namespace {
+
+// Compiled once per isolate (from the process-wide code cache after the
+// first), then bound to each new context.
+template <class Fail>
+v8::Local<v8::UnboundScript> prelude_script(tenant_isolate& ti, Fail& fail) {
+  v8::Isolate* iso = ti.get();
+  if (!ti.prelude.IsEmpty()) return ti.prelude.Get(iso);
   v8::ScriptOrigin origin(iso, v8_string(iso, "cairn:prelude"));
   v8::ScriptCompiler::CachedData* cached = nullptr;
   {
@@ -256,17 +253,31 @@ void natives::run_prelude(worker_instance& w, v8::Local<v8::Context> ctx) {
       cached = new v8::ScriptCompiler::CachedData(reinterpret_cast<const uint8_t*>(cache().bytes.data()),
                                                   static_cast<int>(cache().bytes.size()));
   }
-  v8::ScriptCompiler::Source source(src, origin, cached);  // owns `cached`
-  v8::Local<v8::Script> script;
-  if (!v8::ScriptCompiler::Compile(ctx, &source,
-                                   cached ? v8::ScriptCompiler::kConsumeCodeCache : v8::ScriptCompiler::kNoCompileOptions)
+  v8::ScriptCompiler::Source source(prelude_source(iso), origin, cached);  // owns `cached`
+  v8::Local<v8::UnboundScript> script;
+  if (!v8::ScriptCompiler::CompileUnboundScript(
+           iso, &source, cached ? v8::ScriptCompiler::kConsumeCodeCache : v8::ScriptCompiler::kNoCompileOptions)
            .ToLocal(&script))
     fail("does not compile");
   if (!cached) {
-    std::unique_ptr<v8::ScriptCompiler::CachedData> made(v8::ScriptCompiler::CreateCodeCache(script->GetUnboundScript()));
+    std::unique_ptr<v8::ScriptCompiler::CachedData> made(v8::ScriptCompiler::CreateCodeCache(script));
     std::lock_guard lock(cache().m);
     if (made && cache().bytes.empty()) cache().bytes.assign(reinterpret_cast<const char*>(made->data), made->length);
   }
+  ti.prelude.Reset(iso, script);
+  return script;
+}
+
+}  // namespace
+
+void natives::run_prelude(worker_instance& w, v8::Local<v8::Context> ctx) {
+  v8::Isolate* iso = ctx->GetIsolate();
+  v8::TryCatch tc(iso);
+  auto fail = [&](const char* what) {
+    const std::string why = tc.HasCaught() ? describe_thrown(ctx, tc.Exception()).message : "";
+    throw std::runtime_error(std::string("cairn sandbox: the prelude ") + what + ": " + why);
+  };
+  v8::Local<v8::Script> script = prelude_script(w.isolate(), fail)->BindToCurrentContext();
   if (script->Run(ctx).IsEmpty()) fail("failed to run");
   auto global = ctx->Global();
   auto key = v8_string(iso, "__cairn_install");

@@ -70,6 +70,16 @@ bool hop::await_suspend(std::coroutine_handle<> h) {
   return true;
 }
 
+void hop::finish() noexcept {
+  if (then && !error) {
+    // A job of its own: finish() runs deep inside the first step's settling.
+    first_console = std::move(console);
+    if (thread.post([this, next = std::exchange(then, nullptr)] { next(*this); })) return;
+    error = std::make_exception_ptr(sandbox::error(errc::shut_down, "the sandbox pool has shut down"));
+  }
+  shard_->post_remote(this);
+}
+
 // ---- pool_state ------------------------------------------------------------------------
 
 pool_state::pool_state(runtime& rt, pool_options options) : rt_(rt), options_(options) {
@@ -265,9 +275,33 @@ task<worker> pool::get(std::string id, loader load) {
 }
 
 task<call_result> pool::run(worker_code code, boost::json::value input) {
-  worker w = co_await load(std::move(code));
-  call_result r = co_await w.call(std::move(input));
-  if (!w.handle_->load_console.empty()) r.console = w.handle_->load_console + r.console;
+  detail::require_shard("cairn::sandbox::pool::run");
+  // Load and call in one trip to the pool thread; the worker is dropped after.
+  detail::v8_thread& t = state_->pick();
+  detail::hop x(t, [c = std::move(code)](detail::hop& x) mutable { x.thread.do_load(x, std::move(c), {}); });
+  x.then = [in = std::move(input)](detail::hop& x) mutable { x.thread.do_call(x, x.worker_key, {}, std::move(in)); };
+  std::exception_ptr failed;
+  try {
+    co_await x;
+  } catch (...) {
+    failed = std::current_exception();
+  }
+  if (x.worker_key) t.post([&t, k = x.worker_key] { t.do_drop(k); });
+  if (failed) {
+    if (!x.first_console.empty()) {
+      try {
+        std::rethrow_exception(failed);
+      } catch (error& e) {
+        e.set_console(x.first_console + e.console());
+        throw;
+      }
+    }
+    std::rethrow_exception(failed);
+  }
+  call_result r;
+  r.value = std::move(x.value);
+  r.console = x.first_console + x.console;
+  r.cpu = x.cpu;
   co_return r;
 }
 

@@ -40,7 +40,10 @@ tenant_isolate::tenant_isolate(isolate_key key) : key_(std::move(key)), alloc_(k
   iso_->AddNearHeapLimitCallback(&tenant_isolate::near_heap_limit, this);
 }
 
-tenant_isolate::~tenant_isolate() { iso_->Dispose(); }
+tenant_isolate::~tenant_isolate() {
+  prelude.Reset();
+  iso_->Dispose();
+}
 
 std::size_t tenant_isolate::heap_used() const {
   v8::HeapStatistics s;

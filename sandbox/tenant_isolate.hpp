@@ -42,6 +42,7 @@ class tenant_isolate {
 
   std::size_t workers = 0;      // live workers in this isolate
   bool one_off = false;         // a tenant of its own (pool::load without tenant): drop with its worker
+  v8::Global<v8::UnboundScript> prelude;  // compiled once per isolate, run in each context
 
  private:
   static std::size_t near_heap_limit(void* self, std::size_t current, std::size_t initial);

@@ -4,38 +4,66 @@
 // (atob, btoa: Mathias Bynens'). esbuild bundles this file at build time; the
 // host runs the bundle in each new context and calls install() with its
 // natives. console, crypto, structuredClone and queueMicrotask are natives.
-import { TextEncoder, TextDecoder, bindText } from "./text.js";
-
-import { Headers, Request as PolyRequest, Response as PolyResponse } from "whatwg-fetch";
-import base64 from "base-64";
+// Nothing here loads at startup: each global is an accessor that loads its
+// package on first use in a context and then becomes a plain data property.
+// A new context runs only install(); a worker that never touches URL or
+// Request never pays for whatwg-url's Unicode tables or whatwg-fetch's classes.
 
 let natives = null;
 
-// whatwg-fetch decodes ArrayBuffer bodies as Latin-1; text() is UTF-8 here.
-// Without Blob it cannot turn a text body into bytes at all.
-function utf8Text(body) {
-  const polyArrayBuffer = body.arrayBuffer;
-  body.arrayBuffer = function () {
-    if (this._bodyArrayBuffer !== undefined || this._bodyText === undefined) return polyArrayBuffer.call(this);
-    return this.text().then((t) => new TextEncoder().encode(t).buffer);
-  };
-  if (body._bodyArrayBuffer !== undefined) {
-    body.text = function () { return this.arrayBuffer().then((b) => new TextDecoder().decode(b)); };
-    body.json = function () { return this.text().then(JSON.parse); };
+let text = null;
+function textApi() {
+  if (!text) {
+    text = require("./text.js");
+    text.bindText(natives);
   }
-  return body;
+  return text;
 }
 
-class Request extends PolyRequest {
-  constructor(input, init) { super(input, init); utf8Text(this); }
-}
-class Response extends PolyResponse {
-  constructor(body, init) { super(body, init); utf8Text(this); }
-  static json(data, init = {}) {
-    const headers = new Headers(init.headers);
-    if (!headers.has("content-type")) headers.set("content-type", "application/json");
-    return new Response(JSON.stringify(data), { ...init, headers });
+let fetchClasses = null;
+function fetchApi() {
+  if (fetchClasses) return fetchClasses;
+  // install() defined fetch first, so whatwg-fetch leaves the globals alone.
+  const { Headers, Request: PolyRequest, Response: PolyResponse } = require("whatwg-fetch");
+  // whatwg-fetch decodes ArrayBuffer bodies as Latin-1; text() is UTF-8 here.
+  // Without Blob it cannot turn a text body into bytes at all.
+  const utf8Text = (body) => {
+    const polyArrayBuffer = body.arrayBuffer;
+    body.arrayBuffer = function () {
+      if (this._bodyArrayBuffer !== undefined || this._bodyText === undefined) return polyArrayBuffer.call(this);
+      return this.text().then((t) => new TextEncoder().encode(t).buffer);
+    };
+    if (body._bodyArrayBuffer !== undefined) {
+      body.text = function () { return this.arrayBuffer().then((b) => new TextDecoder().decode(b)); };
+      body.json = function () { return this.text().then(JSON.parse); };
+    }
+    return body;
+  };
+  class Request extends PolyRequest {
+    constructor(input, init) { super(input, init); utf8Text(this); }
   }
+  class Response extends PolyResponse {
+    constructor(body, init) { super(body, init); utf8Text(this); }
+    static json(data, init = {}) {
+      const headers = new Headers(init.headers);
+      if (!headers.has("content-type")) headers.set("content-type", "application/json");
+      return new Response(JSON.stringify(data), { ...init, headers });
+    }
+  }
+  fetchClasses = { Headers, Request, Response, PolyResponse };
+  return fetchClasses;
+}
+
+let whatwgUrl = null;
+function urlApi() {
+  whatwgUrl ??= require("whatwg-url");
+  return whatwgUrl;
+}
+
+let base64 = null;
+function base64Api() {
+  base64 ??= require("base-64");
+  return base64;
 }
 
 function headerList(h) {
@@ -45,6 +73,7 @@ function headerList(h) {
 }
 
 async function fetch(input, init) {
+  const { Request, Response } = fetchApi();
   const req = new Request(input, init);
   const body = req.method === "GET" || req.method === "HEAD" ? undefined : await req.arrayBuffer();
   const r = await natives.fetch(req.url, req.method, headerList(req.headers), body);
@@ -54,33 +83,31 @@ async function fetch(input, init) {
   return resp;
 }
 
-// whatwg-url builds large Unicode tables when it loads (tr46): it loads on the
-// first use of URL or URLSearchParams in a context, not in every context.
-// (Until the prelude lives in a V8 startup snapshot.)
-let whatwgUrl = null;
-function lazyGlobal(name) {
+function define(name, value) {
+  Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
+}
+
+// `name` from the object `api()` returns, loaded on first read.
+function lazyGlobal(name, api) {
   Object.defineProperty(globalThis, name, {
     configurable: true,
     enumerable: false,
     get() {
-      whatwgUrl ??= require("whatwg-url");
-      define(name, whatwgUrl[name]);
-      return whatwgUrl[name];
+      const value = api()[name];
+      define(name, value);
+      return value;
     },
     set(v) { define(name, v); },
   });
 }
 
-function define(name, value) {
-  Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
-}
-
 // The host's side of Worker-style fetch handlers.
 function makeRequest(url, method, headers, body) {
+  const { Request } = fetchApi();
   return new Request(url, { method, headers, body: method === "GET" || method === "HEAD" ? undefined : body });
 }
 async function readResponse(value) {
-  if (!(value instanceof PolyResponse)) throw new TypeError("the fetch handler must return a Response");
+  if (!(value instanceof fetchApi().PolyResponse)) throw new TypeError("the fetch handler must return a Response");
   const body = await value.arrayBuffer();
   return { status: value.status, statusText: value.statusText, headers: headerList(value.headers), body };
 }
@@ -90,15 +117,12 @@ function runFetch(self, handler, request, env) {
 
 export function install(n) {
   natives = n;
-  bindText(n);
-  lazyGlobal("URL");
-  lazyGlobal("URLSearchParams");
-  define("Headers", Headers);
-  define("Request", Request);
-  define("Response", Response);
+  for (const name of ["TextEncoder", "TextDecoder", "DOMException"]) lazyGlobal(name, textApi);
+  for (const name of ["URL", "URLSearchParams"]) lazyGlobal(name, urlApi);
+  for (const name of ["Headers", "Request", "Response"]) lazyGlobal(name, fetchApi);
   define("fetch", fetch);
-  define("atob", (s) => base64.decode(String(s)));
-  define("btoa", (s) => base64.encode(String(s)));
+  define("atob", (s) => base64Api().decode(String(s)));
+  define("btoa", (s) => base64Api().encode(String(s)));
   return Object.freeze({ makeRequest, runFetch });
 }
 

@@ -1,6 +1,6 @@
 // TextEncoder and TextDecoder (UTF-8 only, as in Workers) over V8's own UTF-8
-// codec, reached through natives bound by install(). Defined first: whatwg-url
-// constructs both when it loads.
+// codec, reached through natives bound by install(); and DOMException.
+// prelude.js loads this module on the first use of one of them.
 let natives = null;
 export function bindText(n) { natives = n; }
 
@@ -41,17 +41,11 @@ export class TextDecoder {
   }
 }
 
-// Here rather than in prelude.js: imports run before the importing module's
-// body, and whatwg-url needs both when it loads.
-globalThis.TextEncoder = TextEncoder;
-globalThis.TextDecoder = TextDecoder;
-
-// DOMException, which whatwg-fetch probes for when it loads (a failed probe
-// makes V8 re-parse the whole bundle to word its error message).
-class DOMException extends Error {
+// whatwg-fetch probes for DOMException when it loads (a failed probe makes V8
+// re-parse the whole bundle to word its error message).
+export class DOMException extends Error {
   constructor(message = "", name = "Error") {
     super(message);
     Object.defineProperty(this, "name", { value: String(name), configurable: true, writable: true });
   }
 }
-globalThis.DOMException = DOMException;
