@@ -40,51 +40,17 @@ workerd_dir="${root}/perf/workerd"
 if [[ ! -x "${workerd_dir}/node_modules/.bin/workerd" ]]; then
   (cd "$workerd_dir" && npm install --no-audit --no-fund --silent >/dev/null)
 fi
+bench=http_bench
 scratch="$(mktemp -d /tmp/cairn-http-bench-XXXXXX)"
 pids=()
+# shellcheck source=perf/bench_lib.sh
+source "${root}/perf/bench_lib.sh"
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$scratch"
 }
 trap cleanup EXIT
-
-# Starts "$@" in the background with stdout to $scratch/out.N and waits for a
-# line matching a port; sets `port`.
-start_server() {
-  local out="${scratch}/out.${#pids[@]}"
-  "$@" >"$out" 2>&1 &
-  pids+=($!)
-  for _ in $(seq 1 100); do
-    port="$(grep -oE '(listening on |127\.0\.0\.1:)[0-9]+' "$out" | grep -oE '[0-9]+$' | head -1 || true)"
-    [[ -n "$port" ]] && return 0
-    sleep 0.1
-  done
-  echo "http_bench: $1 did not start:" >&2; cat "$out" >&2; exit 1
-}
-# For servers that take their port on the command line: runs `$1 PORT` in the
-# background on random ports until one answers GET $2; sets `port`.
-start_on_free_port() {
-  local launch="$1" probe="$2"
-  for _ in 1 2 3 4 5; do
-    port=$((20000 + RANDOM % 40000))
-    ("$launch" "$port") >"${scratch}/out.${#pids[@]}" 2>&1 &
-    pids+=($!)
-    for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:${port}${probe}" && return 0; sleep 0.1; done
-    stop_server
-  done
-  echo "http_bench: $launch did not start" >&2; exit 1
-}
-stop_server() { kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true; unset 'pids[-1]'; }
-
-# wrk for $seconds against URL (optionally with a Lua script); prints requests/s.
-measure() {
-  local url="$1" script="${2:-}" args=(-t 2 -c "$connections" -d "${seconds}s" --latency)
-  [[ -n "$script" ]] && args+=(-s "$script")
-  wrk "${args[@]}" "$url" >"${scratch}/wrk.txt"
-  if grep -q "Non-2xx" "${scratch}/wrk.txt"; then echo "http_bench: non-2xx answers from $url" >&2; cat "${scratch}/wrk.txt" >&2; exit 1; fi
-  awk '/^Requests\/sec:/ {print $2}' "${scratch}/wrk.txt"
-}
 
 # perf/ws_load for $seconds against /echo/c<i> on $port with $1 messages in
 # flight per connection; prints messages/s.
@@ -149,7 +115,6 @@ rate[workerd_echo]="$(measure_ws 1)"
 rate[workerd_echo16]="$(measure_ws 16)"
 stop_server
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 printf '%-44s %12s %8s\n' "server (wrk: 2 threads, ${connections} connections, ${seconds} s)" "requests/s" "ratio"
 printf '%-44s %12.0f %8s\n' "(a) bare Beast, fixed 200" "${rate[beast]}" "1.00"
 printf '%-44s %12.0f %8s\n' "(b) nginx, fixed 200" "${rate[nginx]}" "$(ratio "${rate[nginx]}" "${rate[beast]}")"

@@ -5,7 +5,7 @@
 // in-process workerd does not exist), so they are read against the issue's
 // absolute targets.
 //
-//   perf/sandbox_bench [--seconds S] [--callers C] [--threads T] [--shards N] [--idle-spin-us US] [--json FILE]
+//   perf/sandbox_bench [--seconds S] [--callers C] [--threads T] [--shards N] [--idle-spin-us US] [--only ROW] [--json FILE]
 //
 // Rows:
 //   warm_load_latency   one caller, load+call of a fresh worker in a warm tenant (its
@@ -40,6 +40,7 @@ struct settings {
   unsigned threads = 2;
   unsigned shards = 2;
   long idle_spin_us = -1;  // runtime default
+  std::string only;        // one row (for profiling)
   std::string json;
 };
 
@@ -174,8 +175,9 @@ int main(int argc, char** argv) {
     else if (a == "--shards") s.shards = static_cast<unsigned>(std::atoi(next().c_str()));
     else if (a == "--idle-spin-us") s.idle_spin_us = std::atol(next().c_str());
     else if (a == "--json") s.json = next();
+    else if (a == "--only") s.only = next();
     else {
-      std::fprintf(stderr, "usage: sandbox_bench [--seconds S] [--callers C] [--threads T] [--shards N] [--idle-spin-us US] [--json FILE]\n");
+      std::fprintf(stderr, "usage: sandbox_bench [--seconds S] [--callers C] [--threads T] [--shards N] [--idle-spin-us US] [--only ROW] [--json FILE]\n");
       return 2;
     }
   }
@@ -190,6 +192,7 @@ int main(int argc, char** argv) {
   rt.start();
 
   boost::json::object out;
+  auto wanted = [&](const char* name) { return s.only.empty() || s.only == name; };
   auto row = [&](const char* name, const result& r, const char* unit) {
     std::printf("%-20s %10.0f %-10s p50 %7.0f us  p99 %7.0f us  errors %ld\n", name, r.rate, unit, r.p50, r.p99, r.errors);
     std::fflush(stdout);
@@ -197,16 +200,22 @@ int main(int argc, char** argv) {
   };
   std::printf("sandbox_bench: %u pool threads, %u shards, %u callers, %.1f s per row\n", s.threads, s.shards,
               s.callers, s.seconds);
-  row("warm_load_latency", measure(rt, pool, mode::warm_load, 1, s.seconds), "runs/s");
-  row("warm_load_rate", measure(rt, pool, mode::warm_load, s.callers, s.seconds), "runs/s");
-  row("new_tenant_rate", measure(rt, pool, mode::new_tenant, s.callers, s.seconds), "runs/s");
-  row("cached_call_rate", measure(rt, pool, mode::cached_call, s.callers, s.seconds), "calls/s");
-  const double own = idle_worker_kib(rt, s.threads, false, 1000);
-  const double shared = idle_worker_kib(rt, s.threads, true, 1000);
-  std::printf("%-20s %10.0f KiB per worker, own tenant (an isolate each)\n", "idle_worker_memory", own);
-  std::printf("%-20s %10.0f KiB per worker, one tenant (a context each)\n", "", shared);
-  out["idle_worker_kib_own_tenant"] = own;
-  out["idle_worker_kib_one_tenant"] = shared;
+  if (wanted("warm_load_latency"))
+    row("warm_load_latency", measure(rt, pool, mode::warm_load, 1, s.seconds), "runs/s");
+  if (wanted("warm_load_rate"))
+    row("warm_load_rate", measure(rt, pool, mode::warm_load, s.callers, s.seconds), "runs/s");
+  if (wanted("new_tenant_rate"))
+    row("new_tenant_rate", measure(rt, pool, mode::new_tenant, s.callers, s.seconds), "runs/s");
+  if (wanted("cached_call_rate"))
+    row("cached_call_rate", measure(rt, pool, mode::cached_call, s.callers, s.seconds), "calls/s");
+  if (wanted("idle_worker_memory")) {
+    const double own = idle_worker_kib(rt, s.threads, false, 1000);
+    const double shared = idle_worker_kib(rt, s.threads, true, 1000);
+    std::printf("%-20s %10.0f KiB per worker, own tenant (an isolate each)\n", "idle_worker_memory", own);
+    std::printf("%-20s %10.0f KiB per worker, one tenant (a context each)\n", "", shared);
+    out["idle_worker_kib_own_tenant"] = own;
+    out["idle_worker_kib_one_tenant"] = shared;
+  }
   if (!s.json.empty()) std::ofstream(s.json) << boost::json::serialize(out) << "\n";
   rt.stop();
   rt.run();

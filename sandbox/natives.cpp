@@ -259,13 +259,21 @@ v8::Local<v8::UnboundScript> prelude_script(tenant_isolate& ti, Fail& fail) {
            iso, &source, cached ? v8::ScriptCompiler::kConsumeCodeCache : v8::ScriptCompiler::kNoCompileOptions)
            .ToLocal(&script))
     fail("does not compile");
-  if (!cached) {
-    std::unique_ptr<v8::ScriptCompiler::CachedData> made(v8::ScriptCompiler::CreateCodeCache(script));
-    std::lock_guard lock(cache().m);
-    if (made && cache().bytes.empty()) cache().bytes.assign(reinterpret_cast<const char*>(made->data), made->length);
-  }
   ti.prelude.Reset(iso, script);
   return script;
+}
+
+// Made after the first run and install, so the cache also holds the functions
+// they compiled lazily: later isolates then compile none of them.
+void remember_code_cache(tenant_isolate& ti) {
+  {
+    std::lock_guard lock(cache().m);
+    if (!cache().bytes.empty()) return;
+  }
+  v8::HandleScope scope(ti.get());
+  std::unique_ptr<v8::ScriptCompiler::CachedData> made(v8::ScriptCompiler::CreateCodeCache(ti.prelude.Get(ti.get())));
+  std::lock_guard lock(cache().m);
+  if (made && cache().bytes.empty()) cache().bytes.assign(reinterpret_cast<const char*>(made->data), made->length);
 }
 
 }  // namespace
@@ -292,6 +300,7 @@ void natives::run_prelude(worker_instance& w, v8::Local<v8::Context> ctx) {
   if (!install.As<v8::Function>()->Call(ctx, v8::Undefined(iso), 1, &arg).ToLocal(&helpers) || !helpers->IsObject())
     fail("install failed");
   w.helpers_.Reset(iso, helpers.As<v8::Object>());
+  remember_code_cache(w.isolate());
 }
 
 v8::Local<v8::Object> natives::make_env(worker_instance& w, v8::Local<v8::Context> ctx) {

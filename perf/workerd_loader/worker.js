@@ -3,7 +3,7 @@
 // `export default (n) => n + 1`, in a Dynamic Worker.
 //   GET /load?n=K        a new Dynamic Worker for this request alone: load()
 //                        gives it no name, so nothing is reused; in workerd
-//                        each one is a new V8 isolate (see README.md)
+//                        each one is a new V8 isolate (see run.sh)
 //   GET /get?n=K         one Dynamic Worker named "bench-cached", loaded on
 //                        the first request and reused by the later ones
 //   GET /get?id=X&n=K    one cached Dynamic Worker per X (to measure the memory
