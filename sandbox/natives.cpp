@@ -3,6 +3,7 @@
 #include "natives.hpp"
 #include "prelude_source.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 
@@ -178,6 +179,22 @@ task<void> run_host_function(host_function fn, json::array args, std::weak_ptr<p
   if (auto p = pool.lock()) p->thread(thread).post_host_reply(key, call, std::move(a));
 }
 
+// The host side of an actor stub's call: (key, isId, method, ...args).
+task<json::value> call_actor(actor_grant grant, json::array a) {
+  if (a.size() < 3 || !a[0].is_string() || !a[1].is_bool() || !a[2].is_string())
+    throw std::invalid_argument("an actor stub was called with malformed arguments");
+  std::string key(a[0].as_string()), method(a[2].as_string());
+  if (std::find(grant.methods.begin(), grant.methods.end(), method) == grant.methods.end())
+    throw std::invalid_argument("the actor offers no method '" + method + "'");
+  const bool is_id = a[1].as_bool();
+  json::array args(std::make_move_iterator(a.begin() + 3), std::make_move_iterator(a.end()));
+  co_return co_await grant.call(std::move(key), is_id, std::move(method), std::move(args));
+}
+
+host_function actor_caller(const actor_grant& grant) {
+  return [grant](json::array a) { return call_actor(grant, std::move(a)); };
+}
+
 task<void> run_fetch(fetch_policy policy, outbound_request req, unsigned left, std::size_t max_body,
                      std::weak_ptr<pool_state> pool, unsigned thread, std::uint64_t key, std::uint64_t call) {
   worker_instance::host_answer a = co_await perform_fetch(std::move(policy), std::move(req), left, max_body);
@@ -313,9 +330,25 @@ v8::Local<v8::Object> natives::make_env(worker_instance& w, v8::Local<v8::Contex
     values.push_back(to_guest(ctx, kv.value()));
   }
   for (const auto& [name, fn] : w.code_.functions) {
-    auto& b = w.bindings_.emplace_back(std::make_unique<worker_instance::binding>(worker_instance::binding{&w, name}));
+    auto& b = w.bindings_.emplace_back(std::make_unique<worker_instance::binding>(worker_instance::binding{&w, name, fn}));
     names.push_back(v8_string(iso, name));
     values.push_back(function(ctx, &env_call, v8::External::New(iso, b.get()), name.c_str(), 0));
+  }
+  // An actor namespace is a guest object (the prelude's actorNamespace) over
+  // one hidden host function that takes (key, isId, method, ...args).
+  auto make_namespace = w.helpers_.Get(iso)->Get(ctx, v8_string(iso, "actorNamespace")).ToLocalChecked().As<v8::Function>();
+  for (const auto& [name, grant] : w.code_.actors) {
+    auto& b = w.bindings_.emplace_back(
+        std::make_unique<worker_instance::binding>(worker_instance::binding{&w, name, actor_caller(grant)}));
+    std::vector<v8::Local<v8::Value>> methods;
+    for (const auto& m : grant.methods) methods.push_back(v8_string(iso, m));
+    v8::Local<v8::Value> argv[] = {function(ctx, &env_call, v8::External::New(iso, b.get()), name.c_str(), 0),
+                                   v8::Array::New(iso, methods.data(), methods.size())};
+    v8::Local<v8::Value> ns;
+    if (!make_namespace->Call(ctx, v8::Undefined(iso), 2, argv).ToLocal(&ns))
+      throw std::runtime_error("cairn sandbox: the stubs of env." + name + " could not be made");
+    names.push_back(v8_string(iso, name));
+    values.push_back(ns);
   }
   return scope.Escape(frozen_object(ctx, names, values));
 }
@@ -351,7 +384,7 @@ void natives::env_call(const info& args) {
   const std::uint64_t id = w.begin_host_call(ctx, resolver);
   args.GetReturnValue().Set(resolver->GetPromise());
   const unsigned shard = w.current_ ? w.current_->done->caller_shard : 0;
-  if (!w.thread_.spawn_on_shard(shard, run_host_function(w.code_.functions.at(b->name), std::move(in),
+  if (!w.thread_.spawn_on_shard(shard, run_host_function(b->fn, std::move(in),
                                                          w.thread_.pool().weak_from_this(), w.thread_.index(),
                                                          w.key_, id))) {
     w.host_calls_.erase(id);

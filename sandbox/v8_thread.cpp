@@ -95,6 +95,11 @@ void v8_thread::do_load(hop& h, worker_code code, const std::string& cache_id) {
     if (code.env.contains(name))
       return refuse(errc::invalid_code, "'" + name + "' is both an env value and a host function");
   }
+  for (const auto& [name, grant] : code.actors) {
+    if (!grant.call) return refuse(errc::invalid_code, "the actor grant '" + name + "' has no call");
+    if (code.env.contains(name) || code.functions.contains(name))
+      return refuse(errc::invalid_code, "'" + name + "' is both an actor grant and another env binding");
+  }
   const bool one_off = code.tenant.empty() && cache_id.empty();
   isolate_key ik;
   ik.tenant = one_off ? "\x01one-off:" + std::to_string(pool_.one_off_tenants.fetch_add(1))

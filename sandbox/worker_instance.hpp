@@ -90,7 +90,8 @@ class worker_instance {
   };
   struct binding {
     worker_instance* self;
-    std::string name;
+    std::string name;  // for messages: env.NAME
+    host_function fn;
   };
 
   v8::Local<v8::Context> context() const { return ctx_.Get(iso_.get()); }

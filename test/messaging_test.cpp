@@ -6,7 +6,10 @@
 #include <string>
 #include <vector>
 
+#include <boost/json.hpp>
+
 #include <cairn/cairn.hpp>
+#include <cairn/rpc.hpp>
 
 #include "support.hpp"
 
@@ -27,10 +30,35 @@ class account : public cairn::actor {
     co_await cairn::sleep_for(std::chrono::milliseconds(1));
     throw std::length_error("slow failure");
   }
+  std::string owner(std::string prefix, bool upper) const { return prefix + (upper ? "ALICE" : "alice"); }
+
+  static constexpr auto rpc = cairn::rpc_methods(
+      cairn::rpc_method<&account::deposit>("deposit"), cairn::rpc_method<&account::balance>("balance"),
+      cairn::rpc_method<&account::slow_balance>("slowBalance"), cairn::rpc_method<&account::slow_fail>("slowFail"),
+      cairn::rpc_method<&account::owner>("owner"));
 
  private:
   long balance_ = 0;
 };
+
+// What a call by name came to: the JSON result, or the error's type and message.
+struct by_name_outcome {
+  boost::json::value value;
+  std::string error;
+};
+
+cairn::task<by_name_outcome> by_name(cairn::actor_ref<account> a, std::string method, std::string args_json) {
+  by_name_outcome o;
+  boost::json::array args = boost::json::parse(args_json).as_array();
+  try {
+    o.value = co_await cairn::call_by_name(a, std::move(method), std::move(args));
+  } catch (const cairn::bad_call& e) {
+    o.error = std::string("bad_call: ") + e.what();
+  } catch (const std::exception& e) {
+    o.error = e.what();
+  }
+  co_return o;
+}
 
 // Records, per sender, the sequence numbers it received.
 class recorder : public cairn::actor {
@@ -244,6 +272,29 @@ BOOST_AUTO_TEST_CASE(stopped_runtime_refuses_new_work) {
   BOOST_CHECK_THROW(rt.spawn([]() -> cairn::task<void> { co_return; }()), cairn::runtime_stopped);
   BOOST_TEST(what_of<cairn::runtime_stopped>([&] { accounts.get("a").send(&account::deposit, 1); }).find("stopped") !=
              std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(methods_offered_by_name_take_and_give_json) {
+  cairn::runtime rt(shards(2));
+  auto ns = rt.register_namespace<account>("account");
+  const auto a = ns.get("a");
+  BOOST_TEST((cairn::rpc_names<account>() ==
+              std::vector<std::string>{"deposit", "balance", "slowBalance", "slowFail", "owner"}));
+  BOOST_TEST(rt.block_on(by_name(a, "deposit", "[40]")).value == 40);
+  BOOST_TEST(rt.block_on(by_name(a, "deposit", "[2]")).value == 42);
+  BOOST_TEST(rt.block_on(by_name(a, "balance", "[]")).value == 42);
+  BOOST_TEST(rt.block_on(by_name(a, "slowBalance", "[]")).value == 42);
+  BOOST_TEST(rt.block_on(by_name(a, "owner", R"(["mr ", true])")).value == "mr ALICE");
+  BOOST_TEST(rt.block_on(by_name(a, "slowFail", "[]")).error == "slow failure");
+  const auto unknown = rt.block_on(by_name(a, "withdraw", "[1]"));
+  BOOST_TEST(unknown.error == "bad_call: cairn: the actor offers no method 'withdraw'");
+  const auto count = rt.block_on(by_name(a, "deposit", "[1, 2]"));
+  BOOST_TEST(count.error == "bad_call: cairn: deposit takes 1 argument(s), not 2");
+  const auto type = rt.block_on(by_name(a, "deposit", R"(["ten"])"));
+  BOOST_TEST(type.error.starts_with("bad_call: cairn: argument 1 of deposit does not convert"), type.error);
+  BOOST_TEST(rt.block_on(by_name(a, "balance", "[]")).value == 42);  // refused calls changed nothing
+  rt.stop();
+  rt.run();
 }
 
 BOOST_AUTO_TEST_SUITE_END()

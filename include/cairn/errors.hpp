@@ -18,6 +18,13 @@ class invalid_id : public error {
   using error::error;
 };
 
+/// A call by name (rpc.hpp) names a method the actor class does not offer,
+/// or gives arguments that do not convert to its parameters.
+class bad_call : public error {
+ public:
+  using error::error;
+};
+
 /// The runtime is stopping or stopped and takes no new work from outside.
 class runtime_stopped : public error {
  public:

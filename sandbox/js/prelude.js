@@ -101,6 +101,20 @@ function lazyGlobal(name, api) {
   });
 }
 
+// env.NAME of an actor grant: stubs whose methods call the hidden host
+// function `call(key, isId, method, ...args)`.
+function actorNamespace(call, methods) {
+  const stub = (key, isId) => {
+    const s = Object.create(null);
+    for (const m of methods) s[m] = (...args) => call(key, isId, m, ...args);
+    return Object.freeze(s);
+  };
+  const ns = Object.create(null);
+  ns.getByName = (name) => stub(String(name), false);
+  ns.get = (id) => stub(String(id), true);
+  return Object.freeze(ns);
+}
+
 // The host's side of Worker-style fetch handlers.
 function makeRequest(url, method, headers, body) {
   const { Request } = fetchApi();
@@ -123,7 +137,7 @@ export function install(n) {
   define("fetch", fetch);
   define("atob", (s) => base64Api().decode(String(s)));
   define("btoa", (s) => base64Api().encode(String(s)));
-  return Object.freeze({ makeRequest, runFetch });
+  return Object.freeze({ makeRequest, runFetch, actorNamespace });
 }
 
 // The host takes the installer and deletes it before any guest code runs.

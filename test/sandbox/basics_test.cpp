@@ -6,6 +6,29 @@
 
 using namespace sandbox_test;
 
+namespace {
+
+// A native actor the guest reaches through a granted stub.
+class tally : public cairn::actor {
+ public:
+  std::int64_t add(std::int64_t n) {
+    if (n < 0) throw std::invalid_argument("tally: only additions");
+    return total_ += n;
+  }
+  cairn::task<std::int64_t> total() { co_return total_; }
+  std::int64_t secret() const { return 7; }  // not offered by name
+
+  static constexpr auto rpc =
+      cairn::rpc_methods(cairn::rpc_method<&tally::add>("add"), cairn::rpc_method<&tally::total>("total"));
+
+ private:
+  std::int64_t total_ = 0;
+};
+
+cairn::task<std::int64_t> total_of(cairn::actor_ref<tally> t) { co_return co_await t.call(&tally::total); }
+
+}  // namespace
+
 BOOST_FIXTURE_TEST_SUITE(sandbox, pool_fixture)
 
 BOOST_AUTO_TEST_CASE(a_default_function_gets_input_and_env_and_its_console_is_captured) {
@@ -179,6 +202,48 @@ BOOST_AUTO_TEST_CASE(host_functions_are_called_with_copies_and_answer_with_promi
   BOOST_TEST(o.value.at("ran") == true);
   BOOST_TEST(o.value.at("failed") == "the host says no");
   BOOST_TEST(calls.load() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(actor_stubs_reach_native_actors_through_the_runtime) {
+  auto tallies = rt.register_namespace<tally>("tally");
+  const std::string bob_id = tallies.id_from_name("bob").to_string();
+  auto code = module(
+      "export default async (bobId, env) => {"
+      "  const a = env.TALLY.getByName('alice');"
+      "  await a.add(40);"
+      "  const after = await a.add(2);"
+      "  const bob = env.TALLY.get(bobId);"
+      "  await bob.add(1);"
+      "  const errors = [];"
+      "  for (const f of [() => a.add(-1), () => a.add('x'), () => a.add(), () => env.TALLY.get('zz').add(1)]) {"
+      "    try { await f(); errors.push('none'); } catch (e) { errors.push(e.message); } }"
+      "  return { after, total: await a.total(), bob: await bob.total(), secret: typeof a.secret,"
+      "           frozen: Object.isFrozen(a) && Object.isFrozen(env.TALLY), proto: Object.getPrototypeOf(a),"
+      "           errors } }");
+  code.actors["TALLY"] = sb::grant_actors(tallies);
+  auto o = run(std::move(code), json::value(bob_id));
+  BOOST_TEST_INFO(o.describe());
+  BOOST_REQUIRE(o.ok);
+  BOOST_TEST(o.value.at("after") == 42);
+  BOOST_TEST(o.value.at("total") == 42);
+  BOOST_TEST(o.value.at("bob") == 1);
+  BOOST_TEST(o.value.at("secret") == "undefined");  // only the methods offered by name
+  BOOST_TEST(o.value.at("frozen") == true);
+  BOOST_TEST(o.value.at("proto").is_null());
+  const auto& errors = o.value.at("errors").as_array();
+  BOOST_REQUIRE(errors.size() == 4u);
+  BOOST_TEST(errors[0] == "tally: only additions");  // the actor's own exception, by message
+  BOOST_TEST(errors[1].as_string().starts_with("cairn: argument 1 of add does not convert"), errors[1]);
+  BOOST_TEST(errors[2] == "cairn: add takes 1 argument(s), not 0");
+  BOOST_TEST(errors[3].as_string().find("id") != json::string::npos, errors[3]);  // a malformed hex id
+  // The calls reached the real actors.
+  BOOST_TEST(rt.block_on(total_of(tallies.get("alice"))) == 42);
+  BOOST_TEST(rt.block_on(total_of(tallies.get("bob"))) == 1);
+  // A grant's name cannot shadow another binding.
+  auto clash = module("export default () => 1");
+  clash.env["TALLY"] = 1;
+  clash.actors["TALLY"] = sb::grant_actors(tallies);
+  BOOST_TEST(run(std::move(clash)).failed_with(sb::errc::invalid_code));
 }
 
 BOOST_AUTO_TEST_CASE(cached_workers_keep_state_and_load_once) {

@@ -9,6 +9,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include <cairn/sandbox/actor_grant.hpp>
 #include <cairn/sandbox/fetch_policy.hpp>
 #include <cairn/sandbox/limits.hpp>
 #include <cairn/task.hpp>
@@ -31,6 +32,8 @@ struct worker_code {
   boost::json::object env;
   /// Host functions the guest sees as `env` methods returning promises.
   std::map<std::string, host_function> functions;
+  /// Actor stubs the guest sees as `env.NAME` (see actor_grant.hpp).
+  std::map<std::string, actor_grant> actors;
   /// The guest's `fetch`.
   fetch_policy fetch;
   sandbox::limits limits;
