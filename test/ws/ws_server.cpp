@@ -30,19 +30,9 @@ std::mutex stats_mutex;
 std::map<std::string, int> activations;         // room id -> instances built
 std::map<std::string, std::string> last_close;  // room id -> "code reason" the room heard
 
-std::string query_param(std::string_view target, std::string_view name) {
-  auto q = target.find('?');
-  if (q == std::string_view::npos) return {};
-  std::string_view rest = target.substr(q + 1);
-  while (!rest.empty()) {
-    auto amp = rest.find('&');
-    auto kv = rest.substr(0, amp);
-    auto eq = kv.find('=');
-    if (eq != std::string_view::npos && kv.substr(0, eq) == name) return percent_decode(kv.substr(eq + 1)).value_or("");
-    if (amp == std::string_view::npos) break;
-    rest.remove_prefix(amp + 1);
-  }
-  return {};
+// The query parameter, or "" when it is absent or malformed.
+std::string param(std::string_view target, std::string_view name) {
+  return cairn::http::query_param(target, name).value_or("");
 }
 
 std::vector<std::string> split(std::string_view s, char sep) {
@@ -69,8 +59,8 @@ class room : public cairn::actor {
   cairn::task<response> fetch(request req) {
     if (!is_websocket_upgrade(req)) co_return make_response(status::upgrade_required, "a WebSocket only\n");
     websocket_accept a;
-    if (auto t = query_param(req.target(), "tags"); !t.empty()) a.tags = split(t, ',');
-    a.attachment = query_param(req.target(), "attach");
+    if (auto t = param(req.target(), "tags"); !t.empty()) a.tags = split(t, ',');
+    a.attachment = param(req.target(), "attach");
     try {
       co_return accept_websocket(req, std::move(a));
     } catch (const std::invalid_argument& e) {
@@ -190,7 +180,7 @@ int main(int argc, char** argv) {
   });
   // {"activations": N, "close": "..."} for /admin/stats?room=NAME, waking nothing.
   r.add("/admin/stats", [rooms](request req) -> cairn::task<response> {
-    const auto id = rooms.id_from_name(query_param(req.target(), "room")).to_string();
+    const auto id = rooms.id_from_name(param(req.target(), "room")).to_string();
     std::lock_guard lock(stats_mutex);
     co_return make_response(
         status::ok, "{\"activations\":" + std::to_string(activations[id]) + ",\"close\":\"" + json_escape(last_close[id]) + "\"}",
