@@ -1,6 +1,25 @@
 # Shell helpers of the HTTP benchmarks (perf/http_bench.sh, perf/sandbox_bench.sh).
-# The sourcing script sets `bench` (its name, for messages), `scratch` (a
-# temporary folder), `seconds` and `connections`, and declares `pids=()`.
+# The sourcing script sets `root`, `seconds` and `connections`, then calls
+# bench_begin NAME.
+
+# Sets `bench` (the name, for messages), `scratch` (a folder removed at exit,
+# when every server still running is stopped) and `workerd_dir`, and installs
+# workerd from npm at the version perf/workerd/package.json pins.
+bench_begin() {
+  bench="$1"
+  scratch="$(mktemp -d "/tmp/cairn-${bench}-XXXXXX")"
+  pids=()
+  trap bench_end EXIT
+  workerd_dir="${root}/perf/workerd"
+  if [[ ! -x "${workerd_dir}/node_modules/.bin/workerd" ]]; then
+    (cd "$workerd_dir" && npm install --no-audit --no-fund --silent >/dev/null)
+  fi
+}
+bench_end() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$scratch"
+}
 
 # Starts "$@" in the background with stdout to $scratch/out.N and waits for a
 # line naming a port (`listening on N` or `127.0.0.1:N`); sets `port`.

@@ -36,21 +36,9 @@ json="${json:-${build}/http_bench.json}"
 for tool in wrk nginx npm; do
   command -v "$tool" >/dev/null || { echo "http_bench: $tool is missing: run scripts/setup.sh --bench" >&2; exit 2; }
 done
-workerd_dir="${root}/perf/workerd"
-if [[ ! -x "${workerd_dir}/node_modules/.bin/workerd" ]]; then
-  (cd "$workerd_dir" && npm install --no-audit --no-fund --silent >/dev/null)
-fi
-bench=http_bench
-scratch="$(mktemp -d /tmp/cairn-http-bench-XXXXXX)"
-pids=()
 # shellcheck source=perf/bench_lib.sh
 source "${root}/perf/bench_lib.sh"
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$scratch"
-}
-trap cleanup EXIT
+bench_begin http_bench
 
 # perf/ws_load for $seconds against /echo/c<i> on $port with $1 messages in
 # flight per connection; prints messages/s.

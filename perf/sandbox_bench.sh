@@ -40,21 +40,9 @@ done
 for bin in perf/sandbox_bench examples/cairn; do
   [[ -x "${build}/${bin}" ]] || { echo "sandbox_bench: ${build}/${bin} is missing: build it first" >&2; exit 2; }
 done
-workerd_dir="${root}/perf/workerd"
-if [[ ! -x "${workerd_dir}/node_modules/.bin/workerd" ]]; then
-  (cd "$workerd_dir" && npm install --no-audit --no-fund --silent >/dev/null)
-fi
-bench=sandbox_bench
-scratch="$(mktemp -d /tmp/cairn-sandbox-bench-XXXXXX)"
-pids=()
 # shellcheck source=perf/bench_lib.sh
 source "${root}/perf/bench_lib.sh"
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$scratch"
-}
-trap cleanup EXIT
+bench_begin sandbox_bench
 
 # RSS growth per cached worker of the server started last, over $memory
 # sequential GETs of $1 with id=0..M-1 (each answer checked), in KiB.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds and runs the Savina benchmarks against CAF (build/savina.json), the
 # storage benchmarks against raw SQLite (build/storage_bench.json), and the HTTP
-# benchmark against bare Beast and nginx (build/http_bench.json).
+# benchmark against bare Beast and nginx (build/http_bench.json), and the
+# sandbox against workerd's Worker Loader (build/sandbox_bench.json).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "${root}/scripts/setup.sh" --bench
@@ -11,3 +12,5 @@ bash "${root}/scripts/build.sh" "${root}/build"
 "${root}/build/perf/storage_bench" --json "${root}/build/storage_bench.json"
 # HTTP: wrk against bare Beast, nginx and cairn's server; writes build/http_bench.json.
 bash "${root}/perf/http_bench.sh" --build "${root}/build"
+# The sandbox: in-process figures and workerd's Worker Loader; writes build/sandbox_bench.json.
+bash "${root}/perf/sandbox_bench.sh" --build "${root}/build"

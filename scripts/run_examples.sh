@@ -24,9 +24,14 @@ echo "== examples/reminder (an alarm that fires in a later process) =="
 "${examples}/example_reminder" "${data}" wait 30
 
 echo
+echo "== cairn eval (a module in the V8 sandbox; result on stdout, console on stderr) =="
+"${examples}/cairn" eval "${root}/examples/coder/sample.js" --input '{"items": [3, 4, 5]}'
+
+echo
 echo "== cairn serve (the example actors over HTTP; Ctrl-C stops it) =="
 port="${CAIRN_PORT:-8080}"
 echo "try: curl -X POST http://127.0.0.1:${port}/counter/visits   then   curl http://127.0.0.1:${port}/counter/visits"
 echo "and: open http://127.0.0.1:${port}/room/lobby in two browser tabs (a multiplayer room over WebSockets)"
+echo "code: curl -d '{\"code\": \"export default (i) => i * 2\", \"input\": 21}' http://127.0.0.1:${port}/coder/alice   (runs it in the sandbox, stores it)"
 echo "load: ${examples}/cairn-loadgen http http://127.0.0.1:${port}/counter/load --method POST --users 64 --seconds 5"
 exec "${examples}/cairn" serve --address 127.0.0.1 --port "${port}" --data-dir "${data}/server"
