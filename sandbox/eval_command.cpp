@@ -35,6 +35,8 @@ boost::json::value parse_json(const std::string& flag, const std::string& text) 
 }
 
 std::string read_file(const std::filesystem::path& p) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(p, ec)) throw std::invalid_argument(p.string() + " is not a readable file");
   std::ifstream in(p, std::ios::binary);
   if (!in) throw std::invalid_argument("cannot read " + p.string());
   std::ostringstream s;
@@ -134,14 +136,14 @@ int eval_command(const std::vector<std::string>& args) {
     std::fprintf(stderr, "cairn eval: %s\nusage: cairn %s\n", e.what(), eval_usage);
     return static_cast<int>(eval_status::usage);
   }
-  runtime_options ro;
-  ro.shards = 1;
-  ro.durability = durability::memory;
-  runtime rt(ro);
-  pool_options po;
-  po.threads = 1;
-  pool p(rt, po);
   try {
+    runtime_options ro;
+    ro.shards = 1;
+    ro.durability = durability::memory;
+    runtime rt(ro);
+    pool_options po;
+    po.threads = 1;
+    pool p(rt, po);
     call_result r = rt.block_on(run_once(p, std::move(code), std::move(options.input)));
     print_console(r.console);
     std::printf("%s\n", boost::json::serialize(r.value).c_str());

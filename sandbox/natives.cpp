@@ -373,17 +373,44 @@ void natives::env_call(const info& args) {
   worker_instance& w = *b->self;
   v8::Isolate* iso = args.GetIsolate();
   auto ctx = iso->GetCurrentContext();
+  run* r = w.current_;
+  const auto& lim = w.code_.limits;
+  // A host call costs the host memory and a task outside the isolate's heap
+  // limit: their number and their arguments' bytes are limited per call.
+  auto refuse = [&](const std::string& why) {
+    if (r) {
+      r->limited = true;
+      r->limit_code = errc::request_limit;
+      r->limit_why = why;
+    }
+    throw_type_error(iso, why);
+  };
+  if (r && r->host_calls >= lim.max_host_calls)
+    return refuse("the call made more than " + std::to_string(lim.max_host_calls) + " host calls");
+  const std::size_t budget = r ? lim.result_bytes - std::min(lim.result_bytes, r->host_call_bytes) : lim.result_bytes;
   json::array in;
   for (int i = 0; i < args.Length(); ++i) {
     copy_failure why;
-    auto v = from_guest(ctx, args[i], w.code_.limits.result_bytes, why);
-    if (!v) return throw_type_error(iso, "env." + b->name + ": argument " + std::to_string(i + 1) + ": " + why.why);
+    auto v = from_guest(ctx, args[i], budget, why);
+    if (!v) {
+      if (why.too_large && r && r->host_call_bytes > 0)
+        return refuse("the host calls of this call passed more than " + std::to_string(lim.result_bytes) +
+                      " bytes of arguments");
+      return throw_type_error(iso, "env." + b->name + ": argument " + std::to_string(i + 1) + ": " + why.why);
+    }
     in.push_back(std::move(*v));
+  }
+  if (r) {
+    r->host_calls += 1;
+    r->host_call_bytes += json::serialize(in).size();
+    if (r->host_call_bytes > lim.result_bytes)
+      return refuse("the host calls of this call passed more than " + std::to_string(lim.result_bytes) +
+                    " bytes of arguments");
   }
   v8::Local<v8::Promise::Resolver> resolver;
   const std::uint64_t id = w.begin_host_call(ctx, resolver);
   args.GetReturnValue().Set(resolver->GetPromise());
-  const unsigned shard = w.current_ ? w.current_->done->caller_shard : 0;
+  const unsigned shard = r ? r->done->caller_shard : 0;
   if (!w.thread_.spawn_on_shard(shard, run_host_function(b->fn, std::move(in),
                                                          w.thread_.pool().weak_from_this(), w.thread_.index(),
                                                          w.key_, id))) {

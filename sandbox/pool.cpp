@@ -278,6 +278,8 @@ task<call_result> pool::run(worker_code code, boost::json::value input) {
   detail::require_shard("cairn::sandbox::pool::run");
   // Load and call in one trip to the pool thread; the worker is dropped after.
   detail::v8_thread& t = state_->pick();
+  const unsigned thread = t.index();
+  const std::weak_ptr<detail::pool_state> pool = state_;  // the pool may go away while this waits
   detail::hop x(t, [c = std::move(code)](detail::hop& x) mutable { x.thread.do_load(x, std::move(c), {}); });
   x.then = [in = std::move(input)](detail::hop& x) mutable { x.thread.do_call(x, x.worker_key, {}, std::move(in)); };
   std::exception_ptr failed;
@@ -286,7 +288,16 @@ task<call_result> pool::run(worker_code code, boost::json::value input) {
   } catch (...) {
     failed = std::current_exception();
   }
-  if (x.worker_key) t.post([&t, k = x.worker_key] { t.do_drop(k); });
+  if (x.worker_key) {
+    if (auto p = pool.lock()) {
+      detail::v8_thread& owner = p->thread(thread);
+      owner.post([&owner, k = x.worker_key] { owner.do_drop(k); });
+    }
+  }
+  // Another job between the two steps can drop the worker (its tenant's
+  // isolate passed the heap limit).
+  if (!failed && x.missing)
+    failed = std::make_exception_ptr(error(errc::worker_reset, "the worker was dropped before its call"));
   if (failed) {
     if (!x.first_console.empty()) {
       try {

@@ -35,6 +35,8 @@ struct run {
   std::string console;
   bool console_cut = false;
   unsigned requests = 0;
+  unsigned host_calls = 0;
+  std::size_t host_call_bytes = 0;  // their arguments, as JSON
   // Why the guest's failure is really a limit or a refusal, when it is.
   bool limited = false;
   errc limit_code = errc::guest_exception;

@@ -108,7 +108,8 @@ BOOST_AUTO_TEST_CASE(bad_usage_exits_2) {
            {"eval", f, "--allow-private"},
            {"eval", f, "--frobnicate"},
            {"eval", f, f},
-           {"eval", (s.dir.path() / "missing.js").string()}}) {
+           {"eval", (s.dir.path() / "missing.js").string()},
+           {"eval", s.dir.path().string()}}) {
     auto r = run_cairn(args);
     BOOST_TEST(r.exit_code == usage, r.out);
     BOOST_TEST(has(r.out, "usage: cairn eval"), r.out);

@@ -5,7 +5,8 @@
 // (perf/workerd_loader/). They run no code from the request.
 //
 //   GET /sandbox/load?n=K[&tenant=T]   a fresh worker per request: in a new
-//                                      tenant (a new isolate), or in tenant T
+//                                      tenant (a new isolate), or in tenant
+//                                      "bench:T" (never another program's tenant)
 //   GET /sandbox/get?n=K[&id=X]        the cached worker X (default "bench")
 #include <charconv>
 #include <cstdint>
@@ -47,7 +48,8 @@ inline cairn::task<cairn::http::response> sandbox_load(cairn::sandbox::pool& poo
   const auto n = n_of(req);
   if (!n) co_return cairn::http::make_response(cairn::http::status::bad_request, "?n= is a whole number\n");
   // Named before the co_await: GCC 12 mishandles temporaries built inside one.
-  cairn::sandbox::worker_code code = increment_module(cairn::http::query_param(req.target(), "tenant").value_or(""));
+  const auto tenant = cairn::http::query_param(req.target(), "tenant");
+  cairn::sandbox::worker_code code = increment_module(tenant ? "bench:" + *tenant : std::string());
   cairn::sandbox::worker w = co_await pool.load(std::move(code));
   co_return co_await answer(std::move(w), *n);
 }
@@ -55,7 +57,7 @@ inline cairn::task<cairn::http::response> sandbox_load(cairn::sandbox::pool& poo
 inline cairn::task<cairn::http::response> sandbox_get(cairn::sandbox::pool& pool, cairn::http::request req) {
   const auto n = n_of(req);
   if (!n) co_return cairn::http::make_response(cairn::http::status::bad_request, "?n= is a whole number\n");
-  std::string id = cairn::http::query_param(req.target(), "id").value_or("bench");
+  std::string id = "bench:" + cairn::http::query_param(req.target(), "id").value_or("cached");
   cairn::sandbox::worker w = co_await pool.get(std::move(id), load_increment);
   co_return co_await answer(std::move(w), *n);
 }

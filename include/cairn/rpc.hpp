@@ -78,7 +78,7 @@ Params convert_args(std::string_view method, const boost::json::array& args, std
   if (args.size() != sizeof...(I))
     throw bad_call("cairn: " + std::string(method) + " takes " + std::to_string(sizeof...(I)) + " argument(s), not " +
                    std::to_string(args.size()));
-  auto one = [&]<std::size_t K>(std::integral_constant<std::size_t, K>) {
+  [[maybe_unused]] auto one = [&]<std::size_t K>(std::integral_constant<std::size_t, K>) {
     try {
       return boost::json::value_to<std::tuple_element_t<K, Params>>(args[K]);
     } catch (const std::exception& e) {

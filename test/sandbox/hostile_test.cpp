@@ -5,6 +5,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
+
 #include "sandbox_fixture.hpp"
 
 using namespace sandbox_test;
@@ -153,6 +155,32 @@ BOOST_AUTO_TEST_CASE(reentrant_host_calls_work) {
     co_return json::serialize(r.value);
   }());
   BOOST_TEST(result == "5");
+}
+
+BOOST_AUTO_TEST_CASE(host_calls_are_limited_in_number_and_bytes) {
+  std::atomic<int> calls{0};
+  auto counted = [&calls](json::array) -> cairn::task<json::value> {
+    ++calls;
+    co_return nullptr;
+  };
+  auto many = module("export default async (n, env) => { const p = []; for (let i = 0; i < n; i++) p.push(env.f()); "
+                     "await Promise.all(p); return n; }");
+  many.limits.max_host_calls = 100;
+  many.functions["f"] = counted;
+  auto o = run(std::move(many), 101);
+  BOOST_TEST_INFO(o.describe());
+  BOOST_TEST(o.failed_with(sb::errc::request_limit));
+  BOOST_TEST(calls.load() <= 100);
+  auto within = module("export default async (n, env) => { for (let i = 0; i < n; i++) await env.f(); return n; }");
+  within.limits.max_host_calls = 100;
+  within.functions["f"] = counted;
+  BOOST_TEST(run(std::move(within), 100).ok);
+  // Bytes: many calls with a big string add up past result_bytes.
+  auto big = module("export default async (n, env) => { const s = 'x'.repeat(1 << 16); "
+                    "for (let i = 0; i < n; i++) env.f(s); return n; }");
+  big.limits.result_bytes = 1 << 20;
+  big.functions["f"] = counted;
+  BOOST_TEST(run(std::move(big), 64).failed_with(sb::errc::request_limit));
 }
 
 BOOST_AUTO_TEST_CASE(wall_time_and_promises_that_cannot_settle) {

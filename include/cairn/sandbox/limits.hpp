@@ -23,6 +23,9 @@ struct limits {
   std::size_t env_bytes = std::size_t{1} << 20;
   /// Outbound fetches per call (redirect hops included).
   unsigned max_requests = 50;
+  /// Calls of host functions and actor stubs per call; their arguments
+  /// together hold at most result_bytes (as JSON).
+  unsigned max_host_calls = 1000;
   /// Console output captured per call; the rest is cut with a marker.
   std::size_t console_bytes = std::size_t{64} << 10;
   /// The value copied back to the host, as JSON, and a response body.
