@@ -15,6 +15,8 @@ std::string format_stack(v8::Isolate* iso, v8::Local<v8::StackTrace> trace) {
     auto f = trace->GetFrame(iso, static_cast<uint32_t>(i));
     std::string fn = utf8(iso, f->GetFunctionName());
     std::string script = utf8(iso, f->GetScriptName());
+    // The prelude's frames are minified library code, not the guest's.
+    if (script == "cairn:prelude") continue;
     if (!out.empty()) out += '\n';
     out += "    at ";
     if (!fn.empty()) out.append(fn).append(" (");

@@ -84,6 +84,8 @@ BOOST_AUTO_TEST_CASE(fetch_needs_a_grant_and_private_addresses_another) {
   auto r = run_cairn({"eval", f, "--input", input});
   BOOST_TEST(r.exit_code == not_granted, r.out);
   BOOST_TEST(has(r.out, "not granted"), r.out);
+  BOOST_TEST(has(r.out, "at default (f.js:1:"), r.out);  // the guest's frame, not the prelude's
+  BOOST_TEST(!has(r.out, "cairn:prelude"), r.out);
   // Granted by prefix, but 127.0.0.1 is a loopback address: refused after resolution.
   r = run_cairn({"eval", f, "--input", input, "--allow-fetch", server.base + "/"});
   BOOST_TEST(r.exit_code == not_granted, r.out);
