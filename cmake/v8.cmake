@@ -12,6 +12,7 @@ if(EXISTS "${_v8_lib}" AND EXISTS "${_v8_inc}/v8.h")
     INTERFACE_INCLUDE_DIRECTORIES "${_v8_inc}")
   add_library(cairn::v8 ALIAS cairn_v8)
   set(CAIRN_HAVE_V8 ON)
+  set(CAIRN_V8_LIBRARY "${_v8_lib}")  # for the installed package config
   message(STATUS "cairn: V8 from ${_v8_lib}")
 else()
   set(CAIRN_HAVE_V8 OFF)
