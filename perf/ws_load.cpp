@@ -1,7 +1,8 @@
-// The WebSocket load client of perf/ws_bench.sh: C connections over T
+// The WebSocket load client of perf/http_bench.sh: C connections over T
 // threads (one io_context each), every connection echoing in a closed loop
 // with W messages in flight. Prints messages/s, counted from the end of a
-// warm-up to the deadline.
+// warm-up to the deadline. Beast makes the handshake; the client then writes
+// and reads the frames itself, a batch per syscall (see connection()).
 //
 //   ws_load HOST PORT PATH_PREFIX [--connections C] [--threads T] [--window W]
 //           [--size BYTES] [--seconds S] [--warmup S]
@@ -20,6 +21,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <random>
 #include <string_view>
 #include <thread>
 #include <vector>
@@ -37,6 +39,18 @@ std::atomic<std::uint64_t> echoed{0};
 std::atomic<bool> stopping{false};
 std::atomic<unsigned> failures{0};
 
+// One masked text frame carrying `payload` (at most 125 bytes).
+std::string client_frame(const std::string& payload) {
+  std::random_device rd;
+  const std::uint32_t key = rd();
+  std::string f;
+  f += static_cast<char>(0x81);                              // FIN, text
+  f += static_cast<char>(0x80 | payload.size());             // masked, 7-bit length
+  for (int i = 0; i < 4; ++i) f += static_cast<char>((key >> (8 * i)) & 0xff);
+  for (std::size_t i = 0; i < payload.size(); ++i) f += static_cast<char>(payload[i] ^ f[2 + i % 4]);
+  return f;
+}
+
 net::awaitable<void> connection(tcp::endpoint ep, std::string host, std::string path, unsigned window, std::string payload) {
   bws::stream<tcp::socket> ws(co_await net::this_coro::executor);
   auto [cec] = co_await ws.next_layer().async_connect(ep, token);
@@ -51,26 +65,43 @@ net::awaitable<void> connection(tcp::endpoint ep, std::string host, std::string 
     ++failures;
     co_return;
   }
-  for (unsigned i = 0; i < window; ++i) {
-    auto [wec, n] = co_await ws.async_write(net::buffer(payload), token);
-    if (wec) co_return;
-  }
-  beast::flat_buffer buf;
+  // After the handshake the client speaks the framing itself: every read
+  // takes all the echoes that arrived, and one write answers each with a new
+  // message, so the client spends a syscall per batch rather than per
+  // message and leaves the cores to the server. The frames are what Beast
+  // would send: text, FIN, masked (RFC 6455 5.3; the key is random per
+  // connection), and the server's are checked to be exactly the echoes.
+  auto& sock = ws.next_layer();
+  const std::string frame = client_frame(payload);
+  const std::size_t echo_size = 2 + payload.size();  // unmasked text frame, 7-bit length
+  std::string out;
+  for (unsigned i = 0; i < window; ++i) out += frame;
+  if (auto [wec, n] = co_await net::async_write(sock, net::buffer(out), token); wec) co_return;
+  std::string in;
+  std::vector<char> chunk(64 * 1024);
   while (!stopping.load(std::memory_order_relaxed)) {
-    auto [rec, n] = co_await ws.async_read(buf, token);
+    auto [rec, n] = co_await sock.async_read_some(net::buffer(chunk), token);
     if (rec) {
       ++failures;
       co_return;
     }
-    if (buf.size() != payload.size()) {
-      std::fprintf(stderr, "ws_load: an echo of %zu bytes, sent %zu\n", buf.size(), payload.size());
-      ++failures;
-      co_return;
+    in.append(chunk.data(), n);
+    std::size_t whole = in.size() / echo_size;
+    for (std::size_t k = 0; k < whole; ++k) {
+      const char* f = in.data() + k * echo_size;
+      if (static_cast<unsigned char>(f[0]) != 0x81 || static_cast<unsigned char>(f[1]) != payload.size() ||
+          std::string_view(f + 2, payload.size()) != payload) {
+        std::fprintf(stderr, "ws_load: a frame that is not the echo of the message\n");
+        ++failures;
+        co_return;
+      }
     }
-    buf.consume(buf.size());
-    echoed.fetch_add(1, std::memory_order_relaxed);
-    auto [wec, wn] = co_await ws.async_write(net::buffer(payload), token);
-    if (wec) co_return;
+    if (whole == 0) continue;
+    in.erase(0, whole * echo_size);
+    echoed.fetch_add(whole, std::memory_order_relaxed);
+    out.clear();
+    for (std::size_t k = 0; k < whole; ++k) out += frame;
+    if (auto [wec, wn] = co_await net::async_write(sock, net::buffer(out), token); wec) co_return;
   }
   beast::error_code ignored;
   ws.next_layer().close(ignored);
@@ -97,6 +128,10 @@ int main(int argc, char** argv) {
   const auto threads = static_cast<unsigned>(arg(argc, argv, "--threads", 2));
   const auto window = static_cast<unsigned>(arg(argc, argv, "--window", 1));
   const auto size = static_cast<std::size_t>(arg(argc, argv, "--size", 32));
+  if (size == 0 || size > 125) {
+    std::fprintf(stderr, "ws_load: --size is 1 to 125 bytes (one frame with a 7-bit length)\n");
+    return 2;
+  }
   const double seconds = arg(argc, argv, "--seconds", 5);
   const double warmup = arg(argc, argv, "--warmup", 1);
 
