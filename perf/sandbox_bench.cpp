@@ -5,7 +5,7 @@
 // in-process workerd does not exist), so they are read against the issue's
 // absolute targets.
 //
-//   perf/sandbox_bench [--seconds S] [--callers C] [--threads T] [--shards N] [--idle-spin-us US] [--only ROW] [--json FILE]
+//   perf/sandbox_bench [--seconds S] [--callers C] [--threads T] [--shards N] [--idle-spin-us US] [--only ROW] [--no-wasm] [--json FILE]
 //
 // Rows:
 //   warm_load_latency   one caller, load+call of a fresh worker in a warm tenant (its
@@ -40,7 +40,8 @@ struct settings {
   unsigned threads = 2;
   unsigned shards = 2;
   long idle_spin_us = -1;  // runtime default
-  std::string only;        // one row (for profiling)
+  std::string only;        // rows to run, separated by commas (default all)
+  bool webassembly = true; // --no-wasm: pool_options::webassembly = false
   std::string json;
 };
 
@@ -140,9 +141,10 @@ cairn::task<void> cache_workers(sb::pool& pool, int from, int n, bool one_tenant
 
 // KiB of RSS per cached idle worker over `n` workers, in a pool of its own
 // whose cache budget holds them all (none is dropped while measuring).
-double idle_worker_kib(cairn::runtime& rt, unsigned threads, bool one_tenant, int n) {
+double idle_worker_kib(cairn::runtime& rt, unsigned threads, bool webassembly, bool one_tenant, int n) {
   sb::pool_options po;
   po.threads = threads;
+  po.webassembly = webassembly;
   po.cache_bytes = std::size_t{64} << 30;
   po.warm_isolates = 0;
   sb::pool pool(rt, po);
@@ -176,8 +178,9 @@ int main(int argc, char** argv) {
     else if (a == "--idle-spin-us") s.idle_spin_us = std::atol(next().c_str());
     else if (a == "--json") s.json = next();
     else if (a == "--only") s.only = next();
+    else if (a == "--no-wasm") s.webassembly = false;
     else {
-      std::fprintf(stderr, "usage: sandbox_bench [--seconds S] [--callers C] [--threads T] [--shards N] [--idle-spin-us US] [--only ROW] [--json FILE]\n");
+      std::fprintf(stderr, "usage: sandbox_bench [--seconds S] [--callers C] [--threads T] [--shards N] [--idle-spin-us US] [--only ROW] [--no-wasm] [--json FILE]\n");
       return 2;
     }
   }
@@ -188,18 +191,22 @@ int main(int argc, char** argv) {
   cairn::runtime rt(ro);
   sb::pool_options po;
   po.threads = s.threads;
+  po.webassembly = s.webassembly;
   sb::pool pool(rt, po);
   rt.start();
 
   boost::json::object out;
-  auto wanted = [&](const char* name) { return s.only.empty() || s.only == name; };
+  // --only takes one row or several separated by commas.
+  auto wanted = [&](const char* name) {
+    return s.only.empty() || ("," + s.only + ",").find("," + std::string(name) + ",") != std::string::npos;
+  };
   auto row = [&](const char* name, const result& r, const char* unit) {
     std::printf("%-20s %10.0f %-10s p50 %7.0f us  p99 %7.0f us  errors %ld\n", name, r.rate, unit, r.p50, r.p99, r.errors);
     std::fflush(stdout);
     out[name] = {{"rate", r.rate}, {"p50_us", r.p50}, {"p99_us", r.p99}, {"errors", r.errors}};
   };
-  std::printf("sandbox_bench: %u pool threads, %u shards, %u callers, %.1f s per row\n", s.threads, s.shards,
-              s.callers, s.seconds);
+  std::printf("sandbox_bench: %u pool threads, %u shards, %u callers, %.1f s per row, WebAssembly %s\n", s.threads,
+              s.shards, s.callers, s.seconds, s.webassembly ? "grantable" : "off");
   if (wanted("warm_load_latency"))
     row("warm_load_latency", measure(rt, pool, mode::warm_load, 1, s.seconds), "runs/s");
   if (wanted("warm_load_rate"))
@@ -209,8 +216,8 @@ int main(int argc, char** argv) {
   if (wanted("cached_call_rate"))
     row("cached_call_rate", measure(rt, pool, mode::cached_call, s.callers, s.seconds), "calls/s");
   if (wanted("idle_worker_memory")) {
-    const double own = idle_worker_kib(rt, s.threads, false, 1000);
-    const double shared = idle_worker_kib(rt, s.threads, true, 1000);
+    const double own = idle_worker_kib(rt, s.threads, s.webassembly, false, 1000);
+    const double shared = idle_worker_kib(rt, s.threads, s.webassembly, true, 1000);
     std::printf("%-20s %10.0f KiB per worker, own tenant (an isolate each)\n", "idle_worker_memory", own);
     std::printf("%-20s %10.0f KiB per worker, one tenant (a context each)\n", "", shared);
     out["idle_worker_kib_own_tenant"] = own;

@@ -3,7 +3,8 @@
 #
 # In-process (perf/sandbox_bench, no peer: against the issue's absolute targets):
 #   load-to-result latency and fresh workers per second in a warm tenant, in
-#   new tenants, the cached worker's call rate, idle cached worker memory.
+#   new tenants, the cached worker's call rate, idle cached worker memory;
+#   then the warm-tenant rows again with a pool that never grants WebAssembly.
 # Over HTTP, wrk (2 threads, C connections, S seconds) against `cairn serve`
 # (examples/serve, its /sandbox routes) and against workerd from npm
 # (perf/workerd_loader: `workerd serve --experimental`, a LOADER binding),
@@ -62,6 +63,9 @@ record() { rate[$1]="$2"; p50[$1]="$(wrk_latency 50)"; p99[$1]="$(wrk_latency 99
 
 echo "== in-process (perf/sandbox_bench, 2 pool threads, 2 shards, 8 callers)"
 "${build}/perf/sandbox_bench" --seconds "$seconds" --idle-spin-us 0 --json "${scratch}/inproc.json"
+echo "== in-process, a pool that never grants WebAssembly (pool_options::webassembly = false, as cairn serve's)"
+"${build}/perf/sandbox_bench" --seconds "$seconds" --idle-spin-us 0 --no-wasm --only warm_load_latency,warm_load_rate \
+  --json "${scratch}/inproc_nowasm.json"
 
 start_server "${build}/examples/cairn" serve --port 0 --shards 2 --durability memory --idle-spin-us 0 \
   --data-dir "${scratch}/data"
@@ -105,6 +109,7 @@ printf '%-50s %10s KiB (cairn)  %s KiB (workerd)  ratio %s\n' "memory per cached
 cat >"$json" <<JSON
 {"seconds": ${seconds}, "connections": ${connections},
  "in_process": $(cat "${scratch}/inproc.json"),
+ "in_process_without_webassembly": $(cat "${scratch}/inproc_nowasm.json"),
  "requests_per_s": {"cairn_load_new_tenant": ${rate[cairn_load]}, "workerd_load": ${rate[workerd_load]},
    "cairn_load_warm_tenant": ${rate[cairn_warm]}, "cairn_get": ${rate[cairn_get]}, "workerd_get": ${rate[workerd_get]}},
  "p50_ms": {"cairn_load_new_tenant": ${p50[cairn_load]}, "workerd_load": ${p50[workerd_load]},

@@ -10,8 +10,9 @@
 namespace cairn::sandbox::detail {
 
 /// Initialises V8 with the sandbox's flags (idempotent; the first call's
-/// wasm page cap wins).
-void ensure_v8(unsigned wasm_max_pages);
+/// wasm page cap and WebAssembly setting win). Throws std::logic_error if a
+/// later call asks for WebAssembly that the first turned off.
+void ensure_v8(unsigned wasm_max_pages, bool webassembly);
 
 /// An ArrayBuffer allocator that refuses allocations past a byte budget, so an
 /// ArrayBuffer bomb throws a RangeError in the guest instead of exhausting the

@@ -143,6 +143,7 @@ int eval_command(const std::vector<std::string>& args) {
     runtime rt(ro);
     pool_options po;
     po.threads = 1;
+    po.webassembly = options.limits.wasm;  // one file, one process: without --wasm none is needed
     pool p(rt, po);
     call_result r = rt.block_on(run_once(p, std::move(code), std::move(options.input)));
     print_console(r.console);

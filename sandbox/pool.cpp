@@ -83,7 +83,7 @@ void hop::finish() noexcept {
 // ---- pool_state ------------------------------------------------------------------------
 
 pool_state::pool_state(runtime& rt, pool_options options) : rt_(rt), options_(options) {
-  ensure_v8(options_.wasm_max_pages);
+  ensure_v8(options_.wasm_max_pages, options_.webassembly);
   const unsigned n = options_.threads ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
   dog_ = std::make_unique<watchdog>(n);
   for (unsigned i = 0; i < n; ++i) threads_.push_back(std::make_unique<v8_thread>(*this, i));

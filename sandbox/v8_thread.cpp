@@ -95,6 +95,8 @@ void v8_thread::do_load(hop& h, worker_code code, const std::string& cache_id) {
     if (code.env.contains(name))
       return refuse(errc::invalid_code, "'" + name + "' is both an env value and a host function");
   }
+  if (code.limits.wasm && !pool_.options().webassembly)
+    return refuse(errc::not_granted, "WebAssembly is off in this pool (pool_options::webassembly), so it cannot be granted");
   for (const auto& [name, grant] : code.actors) {
     if (!grant.call) return refuse(errc::invalid_code, "the actor grant '" + name + "' has no call");
     if (code.env.contains(name) || code.functions.contains(name))

@@ -75,6 +75,20 @@ BOOST_AUTO_TEST_CASE(limits_exit_3) {
   BOOST_TEST(has(r.out, "heap_limit"), r.out);
 }
 
+BOOST_AUTO_TEST_CASE(webassembly_only_with_the_flag) {
+  // Without --wasm the process runs V8 with WebAssembly off altogether.
+  scripts s;
+  const auto f = s.write("w.js",
+                         "export default () => typeof WebAssembly === 'undefined' ? 'absent' :"
+                         "  WebAssembly.Module.exports(new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]))).length;\n");
+  auto r = run_cairn({"eval", f});
+  BOOST_TEST(r.exit_code == ok, r.out);
+  BOOST_TEST(r.out == "\"absent\"\n");
+  r = run_cairn({"eval", f, "--wasm"});
+  BOOST_TEST(r.exit_code == ok, r.out);
+  BOOST_TEST(r.out == "0\n");
+}
+
 BOOST_AUTO_TEST_CASE(fetch_needs_a_grant_and_private_addresses_another) {
   cairn_test::temp_dir data;
   cairn_test::server_process server(data.path());

@@ -41,7 +41,11 @@ int main(int argc, char** argv) {
   app.add<examples::http_counter>("counter");
   app.add<examples::room>("room");
   app.add<examples::coder>("coder");
-  app.provide<cairn::sandbox::pool>([](cairn::runtime& rt) { return std::make_unique<cairn::sandbox::pool>(rt); });
+  app.provide<cairn::sandbox::pool>([](cairn::runtime& rt) {
+    cairn::sandbox::pool_options o;
+    o.webassembly = false;  // nothing here grants wasm; contexts are cheaper without it
+    return std::make_unique<cairn::sandbox::pool>(rt, o);
+  });
   app.provide<examples::coder_settings>([](cairn::runtime&) { return coder_settings_from_env(); });
   app.routes(examples::add_sandbox_routes);
   app.command("eval", cairn::sandbox::eval_usage,

@@ -105,6 +105,22 @@ BOOST_AUTO_TEST_CASE(webassembly_is_off_unless_granted_and_then_capped) {
   BOOST_TEST((o.ok && o.value == "RangeError 720896"));
 }
 
+BOOST_AUTO_TEST_CASE(a_pool_without_webassembly_refuses_to_grant_it) {
+  sb::pool_options o;
+  o.threads = 1;
+  o.webassembly = false;  // V8 keeps what the first pool set; this pool refuses the grant
+  sb::pool no_wasm(rt, o);
+  auto code = module("export default () => typeof WebAssembly");
+  code.limits.wasm = true;
+  const auto refused = rt.block_on(capture([&]() -> cairn::task<sb::call_result> {
+    sb::worker_code c = std::move(code);
+    co_return co_await no_wasm.run(std::move(c), nullptr);
+  }));
+  BOOST_TEST_INFO(refused.describe());
+  BOOST_TEST(refused.failed_with(sb::errc::not_granted));
+  BOOST_TEST(refused.message.find("WebAssembly is off") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(no_shared_memory_and_no_atomics_wait) {
   auto o = run(
       "export default () => [typeof SharedArrayBuffer, typeof Atomics.wait, typeof Atomics.waitAsync,"

@@ -41,6 +41,13 @@ struct pool_options {
   /// WebAssembly memory cap in 64 KiB pages, for workers granted wasm. This is
   /// a V8 flag: the first pool of the process sets it.
   unsigned wasm_max_pages = 256;
+  /// Whether workers of this process can be granted WebAssembly at all
+  /// (limits::wasm). Off, V8 no longer builds the WebAssembly namespace in
+  /// each new context (about a tenth of a fresh worker's load) and a worker
+  /// granted wasm is refused with errc::not_granted. Also a V8 flag: the first
+  /// pool decides, and a later pool asking for it when it is off throws
+  /// std::logic_error.
+  bool webassembly = true;
 };
 
 /// The value a call returned, with what the guest wrote to the console.
