@@ -251,7 +251,35 @@ void natives::install(worker_instance& w, v8::Local<v8::Context> ctx) {
   set("crypto", frozen_record(ctx, {{"getRandomValues", function(ctx, &get_random_values, data, "getRandomValues", 1)},
                                     {"randomUUID", function(ctx, &random_uuid, data, "randomUUID", 0)},
                                     {"subtle", frozen_record(ctx, {{"digest", function(ctx, &digest, data, "digest", 2)}})}}));
-  run_prelude(w, ctx);
+  // The prelude's globals: lazy data properties that run the prelude on the
+  // first read of any of them (most workers never do).
+  for (const char* name : {"TextEncoder", "TextDecoder", "DOMException", "URL", "URLSearchParams", "Headers", "Request",
+                           "Response", "fetch", "atob", "btoa"})
+    std::ignore = global->SetLazyDataProperty(ctx, v8_string(iso, name), &lazy_global, v8::Local<v8::Value>(), v8::DontEnum);
+}
+
+v8::Local<v8::Object> natives::helpers(worker_instance& w, v8::Local<v8::Context> ctx) {
+  if (w.helpers_.IsEmpty()) run_prelude(w, ctx);
+  return w.helpers_.Get(ctx->GetIsolate());
+}
+
+void natives::lazy_global(v8::Local<v8::Name> name, const v8::PropertyCallbackInfo<v8::Value>& info) {
+  v8::Isolate* iso = info.GetIsolate();
+  auto ctx = iso->GetCurrentContext();
+  worker_instance* w = worker_instance::of(ctx);
+  if (!w) return;
+  v8::Local<v8::Object> h;
+  try {
+    h = helpers(*w, ctx);
+  } catch (const std::exception& e) {
+    // Terminated (a limit) while the prelude ran: let the termination unwind.
+    if (!iso->IsExecutionTerminating()) iso->ThrowException(v8::Exception::Error(v8_string(iso, e.what())));
+    return;
+  }
+  v8::Local<v8::Value> get, value;
+  if (!data_property(ctx, h, "global").ToLocal(&get) || !get->IsFunction()) return;
+  v8::Local<v8::Value> arg = name;
+  if (get.As<v8::Function>()->Call(ctx, v8::Undefined(iso), 1, &arg).ToLocal(&value)) info.GetReturnValue().Set(value);
 }
 
 namespace {
@@ -336,8 +364,8 @@ v8::Local<v8::Object> natives::make_env(worker_instance& w, v8::Local<v8::Contex
   }
   // An actor namespace is a guest object (the prelude's actorNamespace) over
   // one hidden host function that takes (key, isId, method, ...args).
-  auto make_namespace = w.helpers_.Get(iso)->Get(ctx, v8_string(iso, "actorNamespace")).ToLocalChecked().As<v8::Function>();
   for (const auto& [name, grant] : w.code_.actors) {
+    auto make_namespace = helpers(w, ctx)->Get(ctx, v8_string(iso, "actorNamespace")).ToLocalChecked().As<v8::Function>();
     auto& b = w.bindings_.emplace_back(
         std::make_unique<worker_instance::binding>(worker_instance::binding{&w, name, actor_caller(grant)}));
     std::vector<v8::Local<v8::Value>> methods;
@@ -482,10 +510,15 @@ v8::MaybeLocal<v8::Promise> natives::call_fetch_handler(v8::Local<v8::Context> c
   v8::Isolate* iso = ctx->GetIsolate();
   v8::EscapableHandleScope scope(iso);
   auto* w = worker_instance::of(ctx);
-  auto helpers = w->helpers_.Get(iso);
+  v8::Local<v8::Object> h;
+  try {
+    h = helpers(*w, ctx);
+  } catch (const std::exception& e) {
+    if (!iso->IsExecutionTerminating()) iso->ThrowException(v8::Exception::Error(v8_string(iso, e.what())));
+    return {};
+  }
   v8::Local<v8::Value> make, run_fetch_fn;
-  if (!data_property(ctx, helpers, "makeRequest").ToLocal(&make) ||
-      !data_property(ctx, helpers, "runFetch").ToLocal(&run_fetch_fn))
+  if (!data_property(ctx, h, "makeRequest").ToLocal(&make) || !data_property(ctx, h, "runFetch").ToLocal(&run_fetch_fn))
     return {};
   v8::Local<v8::ArrayBuffer> body;
   if (!buffer_from(*w, iso, req.body).ToLocal(&body)) return {};

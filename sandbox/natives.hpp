@@ -43,6 +43,11 @@ struct natives {
   static void utf8_encode(const info& args);
   static void utf8_decode(const info& args);
   static void run_prelude(worker_instance& w, v8::Local<v8::Context> ctx);
+  /// The prelude's helpers, running the prelude in this context first if it
+  /// has not run yet. Throws std::runtime_error if it fails.
+  static v8::Local<v8::Object> helpers(worker_instance& w, v8::Local<v8::Context> ctx);
+  /// The getter of the prelude's lazy globals.
+  static void lazy_global(v8::Local<v8::Name> name, const v8::PropertyCallbackInfo<v8::Value>& info);
 };
 
 }  // namespace cairn::sandbox::detail

@@ -4,10 +4,11 @@
 // (atob, btoa: Mathias Bynens'). esbuild bundles this file at build time; the
 // host runs the bundle in each new context and calls install() with its
 // natives. console, crypto, structuredClone and queueMicrotask are natives.
-// Nothing here loads at startup: each global is an accessor that loads its
-// package on first use in a context and then becomes a plain data property.
-// A new context runs only install(); a worker that never touches URL or
-// Request never pays for whatwg-url's Unicode tables or whatwg-fetch's classes.
+// Nothing here runs in a new context: the host runs this bundle the first
+// time the worker reads one of the globals it provides (see `globals` below)
+// or needs a helper, and each package loads on first use of its globals. A
+// worker that never touches URL or Request never pays for whatwg-url's
+// Unicode tables or whatwg-fetch's classes.
 
 let natives = null;
 
@@ -83,24 +84,6 @@ async function fetch(input, init) {
   return resp;
 }
 
-function define(name, value) {
-  Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
-}
-
-// `name` from the object `api()` returns, loaded on first read.
-function lazyGlobal(name, api) {
-  Object.defineProperty(globalThis, name, {
-    configurable: true,
-    enumerable: false,
-    get() {
-      const value = api()[name];
-      define(name, value);
-      return value;
-    },
-    set(v) { define(name, v); },
-  });
-}
-
 // env.NAME of an actor grant: stubs whose methods call the hidden host
 // function `call(key, isId, method, ...args)`.
 function actorNamespace(call, methods) {
@@ -129,15 +112,29 @@ function runFetch(self, handler, request, env) {
   return Promise.resolve(handler.call(self, request, env)).then(readResponse);
 }
 
+// The globals this file provides, each made on first use. The host defines
+// them as lazy data properties of the global object whose first read calls
+// global(name): a worker that touches none of them never runs this bundle.
+const globals = {
+  TextEncoder: () => textApi().TextEncoder,
+  TextDecoder: () => textApi().TextDecoder,
+  DOMException: () => textApi().DOMException,
+  URL: () => urlApi().URL,
+  URLSearchParams: () => urlApi().URLSearchParams,
+  Headers: () => fetchApi().Headers,
+  Request: () => fetchApi().Request,
+  Response: () => fetchApi().Response,
+  fetch: () => fetch,
+  atob: () => (s) => base64Api().decode(String(s)),
+  btoa: () => (s) => base64Api().encode(String(s)),
+};
+function global(name) {
+  return Object.hasOwn(globals, name) ? globals[name]() : undefined;
+}
+
 export function install(n) {
   natives = n;
-  for (const name of ["TextEncoder", "TextDecoder", "DOMException"]) lazyGlobal(name, textApi);
-  for (const name of ["URL", "URLSearchParams"]) lazyGlobal(name, urlApi);
-  for (const name of ["Headers", "Request", "Response"]) lazyGlobal(name, fetchApi);
-  define("fetch", fetch);
-  define("atob", (s) => base64Api().decode(String(s)));
-  define("btoa", (s) => base64Api().encode(String(s)));
-  return Object.freeze({ makeRequest, runFetch, actorNamespace });
+  return Object.freeze({ makeRequest, runFetch, actorNamespace, global });
 }
 
 // The host takes the installer and deletes it before any guest code runs.
