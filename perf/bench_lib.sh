@@ -2,6 +2,13 @@
 # The sourcing script sets `root`, `seconds` and `connections`, then calls
 # bench_begin NAME.
 
+# Exits unless every tool named is on PATH.
+bench_require() {
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || { echo "${bench}: $tool is missing: run scripts/setup.sh --bench" >&2; exit 2; }
+  done
+}
+
 # Sets `bench` (the name, for messages), `scratch` (a folder removed at exit,
 # when every server still running is stopped) and `workerd_dir`, and installs
 # workerd from npm at the version perf/workerd/package.json pins.

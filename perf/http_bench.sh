@@ -33,11 +33,10 @@ while (($#)); do
   esac
 done
 json="${json:-${build}/http_bench.json}"
-for tool in wrk nginx npm; do
-  command -v "$tool" >/dev/null || { echo "http_bench: $tool is missing: run scripts/setup.sh --bench" >&2; exit 2; }
-done
 # shellcheck source=perf/bench_lib.sh
 source "${root}/perf/bench_lib.sh"
+bench=http_bench
+bench_require wrk nginx npm
 bench_begin http_bench
 
 # perf/ws_load for $seconds against /echo/c<i> on $port with $1 messages in

@@ -35,14 +35,13 @@ while (($#)); do
   esac
 done
 json="${json:-${build}/sandbox_bench.json}"
-for tool in wrk npm curl; do
-  command -v "$tool" >/dev/null || { echo "sandbox_bench: $tool is missing: run scripts/setup.sh --bench" >&2; exit 2; }
-done
 for bin in perf/sandbox_bench examples/cairn; do
   [[ -x "${build}/${bin}" ]] || { echo "sandbox_bench: ${build}/${bin} is missing: build it first" >&2; exit 2; }
 done
 # shellcheck source=perf/bench_lib.sh
 source "${root}/perf/bench_lib.sh"
+bench=sandbox_bench
+bench_require wrk npm curl
 bench_begin sandbox_bench
 
 # RSS growth per cached worker of the server started last, over $memory

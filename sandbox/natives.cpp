@@ -263,19 +263,24 @@ v8::Local<v8::Object> natives::helpers(worker_instance& w, v8::Local<v8::Context
   return w.helpers_.Get(ctx->GetIsolate());
 }
 
+v8::MaybeLocal<v8::Object> natives::helpers_in_guest(worker_instance& w, v8::Local<v8::Context> ctx) {
+  v8::Isolate* iso = ctx->GetIsolate();
+  try {
+    return helpers(w, ctx);
+  } catch (const std::exception& e) {
+    // Terminated (a limit) while the prelude ran: let the termination unwind.
+    if (!iso->IsExecutionTerminating()) iso->ThrowException(v8::Exception::Error(v8_string(iso, e.what())));
+    return {};
+  }
+}
+
 void natives::lazy_global(v8::Local<v8::Name> name, const v8::PropertyCallbackInfo<v8::Value>& info) {
   v8::Isolate* iso = info.GetIsolate();
   auto ctx = iso->GetCurrentContext();
   worker_instance* w = worker_instance::of(ctx);
   if (!w) return;
   v8::Local<v8::Object> h;
-  try {
-    h = helpers(*w, ctx);
-  } catch (const std::exception& e) {
-    // Terminated (a limit) while the prelude ran: let the termination unwind.
-    if (!iso->IsExecutionTerminating()) iso->ThrowException(v8::Exception::Error(v8_string(iso, e.what())));
-    return;
-  }
+  if (!helpers_in_guest(*w, ctx).ToLocal(&h)) return;
   v8::Local<v8::Value> get, value;
   if (!data_property(ctx, h, "global").ToLocal(&get) || !get->IsFunction()) return;
   v8::Local<v8::Value> arg = name;
@@ -511,12 +516,7 @@ v8::MaybeLocal<v8::Promise> natives::call_fetch_handler(v8::Local<v8::Context> c
   v8::EscapableHandleScope scope(iso);
   auto* w = worker_instance::of(ctx);
   v8::Local<v8::Object> h;
-  try {
-    h = helpers(*w, ctx);
-  } catch (const std::exception& e) {
-    if (!iso->IsExecutionTerminating()) iso->ThrowException(v8::Exception::Error(v8_string(iso, e.what())));
-    return {};
-  }
+  if (!helpers_in_guest(*w, ctx).ToLocal(&h)) return {};
   v8::Local<v8::Value> make, run_fetch_fn;
   if (!data_property(ctx, h, "makeRequest").ToLocal(&make) || !data_property(ctx, h, "runFetch").ToLocal(&run_fetch_fn))
     return {};

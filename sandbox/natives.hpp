@@ -46,6 +46,9 @@ struct natives {
   /// The prelude's helpers, running the prelude in this context first if it
   /// has not run yet. Throws std::runtime_error if it fails.
   static v8::Local<v8::Object> helpers(worker_instance& w, v8::Local<v8::Context> ctx);
+  /// helpers() from inside guest code: a failure becomes a guest exception
+  /// (empty result), since C++ exceptions must not cross V8 frames.
+  static v8::MaybeLocal<v8::Object> helpers_in_guest(worker_instance& w, v8::Local<v8::Context> ctx);
   /// The getter of the prelude's lazy globals.
   static void lazy_global(v8::Local<v8::Name> name, const v8::PropertyCallbackInfo<v8::Value>& info);
 };

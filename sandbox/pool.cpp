@@ -285,6 +285,9 @@ task<call_result> pool::run(worker_code code, boost::json::value input) {
   std::exception_ptr failed;
   try {
     co_await x;
+  } catch (error& e) {
+    e.set_console(x.first_console + e.console());  // what the load printed comes first
+    failed = std::current_exception();
   } catch (...) {
     failed = std::current_exception();
   }
@@ -294,20 +297,13 @@ task<call_result> pool::run(worker_code code, boost::json::value input) {
       owner.post([&owner, k = x.worker_key] { owner.do_drop(k); });
     }
   }
+  if (failed) std::rethrow_exception(failed);
   // Another job between the two steps can drop the worker (its tenant's
   // isolate passed the heap limit).
-  if (!failed && x.missing)
-    failed = std::make_exception_ptr(error(errc::worker_reset, "the worker was dropped before its call"));
-  if (failed) {
-    if (!x.first_console.empty()) {
-      try {
-        std::rethrow_exception(failed);
-      } catch (error& e) {
-        e.set_console(x.first_console + e.console());
-        throw;
-      }
-    }
-    std::rethrow_exception(failed);
+  if (x.missing) {
+    error e(errc::worker_reset, "the worker was dropped before its call");
+    e.set_console(x.first_console);
+    throw e;
   }
   call_result r;
   r.value = std::move(x.value);
