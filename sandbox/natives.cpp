@@ -27,8 +27,8 @@ namespace {
 
 constexpr const char* level_names[] = {"log", "info", "debug", "warn", "error"};
 
-worker_instance& self_of(const v8::FunctionCallbackInfo<v8::Value>& args) {
-  return *static_cast<worker_instance*>(args.Data().As<v8::External>()->Value());
+guest_scope& self_of(const v8::FunctionCallbackInfo<v8::Value>& args) {
+  return *static_cast<guest_scope*>(args.Data().As<v8::External>()->Value());
 }
 
 void throw_type_error(v8::Isolate* iso, const std::string& m) {
@@ -59,7 +59,7 @@ v8::Local<v8::Object> frozen_record(v8::Local<v8::Context> ctx,
 // An ArrayBuffer of `n` bytes counted against the isolate's budget. V8 aborts
 // the process when an embedder's ArrayBuffer allocation fails, so the budget is
 // checked first and an over-budget request throws a RangeError instead.
-v8::MaybeLocal<v8::ArrayBuffer> new_buffer(worker_instance& w, v8::Isolate* iso, std::size_t n) {
+v8::MaybeLocal<v8::ArrayBuffer> new_buffer(guest_scope& w, v8::Isolate* iso, std::size_t n) {
   auto& alloc = w.isolate().allocator();
   if (n > w.isolate().key().array_buffer_bytes || alloc.used() > w.isolate().key().array_buffer_bytes - n) {
     alloc.note_refusal();
@@ -87,7 +87,7 @@ bool bytes_of(v8::Local<v8::Value> v, const unsigned char*& data, std::size_t& s
 }
 
 // `bytes` in a new ArrayBuffer counted against the isolate's budget.
-v8::MaybeLocal<v8::ArrayBuffer> buffer_from(worker_instance& w, v8::Isolate* iso, const std::string& bytes) {
+v8::MaybeLocal<v8::ArrayBuffer> buffer_from(guest_scope& w, v8::Isolate* iso, const std::string& bytes) {
   v8::Local<v8::ArrayBuffer> ab;
   if (!new_buffer(w, iso, bytes.size()).ToLocal(&ab)) return {};
   if (!bytes.empty()) std::memcpy(ab->Data(), bytes.data(), bytes.size());
@@ -224,7 +224,7 @@ void worker_instance::append_console(std::string_view level, std::string text) {
   r->console_cut = true;
 }
 
-void natives::install(worker_instance& w, v8::Local<v8::Context> ctx) {
+void natives::install(guest_scope& w, v8::Local<v8::Context> ctx) {
   v8::Isolate* iso = ctx->GetIsolate();
   v8::HandleScope hs(iso);
   auto global = ctx->Global();
@@ -258,12 +258,12 @@ void natives::install(worker_instance& w, v8::Local<v8::Context> ctx) {
     std::ignore = global->SetLazyDataProperty(ctx, v8_string(iso, name), &lazy_global, v8::Local<v8::Value>(), v8::DontEnum);
 }
 
-v8::Local<v8::Object> natives::helpers(worker_instance& w, v8::Local<v8::Context> ctx) {
-  if (w.helpers_.IsEmpty()) run_prelude(w, ctx);
-  return w.helpers_.Get(ctx->GetIsolate());
+v8::Local<v8::Object> natives::helpers(guest_scope& w, v8::Local<v8::Context> ctx) {
+  if (w.helpers.IsEmpty()) run_prelude(w, ctx);
+  return w.helpers.Get(ctx->GetIsolate());
 }
 
-v8::MaybeLocal<v8::Object> natives::helpers_in_guest(worker_instance& w, v8::Local<v8::Context> ctx) {
+v8::MaybeLocal<v8::Object> natives::helpers_in_guest(guest_scope& w, v8::Local<v8::Context> ctx) {
   v8::Isolate* iso = ctx->GetIsolate();
   try {
     return helpers(w, ctx);
@@ -277,7 +277,7 @@ v8::MaybeLocal<v8::Object> natives::helpers_in_guest(worker_instance& w, v8::Loc
 void natives::lazy_global(v8::Local<v8::Name> name, const v8::PropertyCallbackInfo<v8::Value>& info) {
   v8::Isolate* iso = info.GetIsolate();
   auto ctx = iso->GetCurrentContext();
-  worker_instance* w = worker_instance::of(ctx);
+  guest_scope* w = guest_scope::of(ctx);
   if (!w) return;
   v8::Local<v8::Object> h;
   if (!helpers_in_guest(*w, ctx).ToLocal(&h)) return;
@@ -328,7 +328,7 @@ void remember_code_cache(tenant_isolate& ti) {
 
 }  // namespace
 
-void natives::run_prelude(worker_instance& w, v8::Local<v8::Context> ctx) {
+void natives::run_prelude(guest_scope& w, v8::Local<v8::Context> ctx) {
   v8::Isolate* iso = ctx->GetIsolate();
   v8::TryCatch tc(iso);
   auto fail = [&](const char* what) {
@@ -349,7 +349,7 @@ void natives::run_prelude(worker_instance& w, v8::Local<v8::Context> ctx) {
   v8::Local<v8::Value> helpers;
   if (!install.As<v8::Function>()->Call(ctx, v8::Undefined(iso), 1, &arg).ToLocal(&helpers) || !helpers->IsObject())
     fail("install failed");
-  w.helpers_.Reset(iso, helpers.As<v8::Object>());
+  w.helpers.Reset(iso, helpers.As<v8::Object>());
   remember_code_cache(w.isolate());
 }
 
@@ -396,7 +396,7 @@ void natives::console_write(const info& args) {
   for (int i = 0; i < args.Length(); ++i) {
     if (i) line += ' ';
     line += show(ctx, args[i]);
-    if (line.size() > w.code_.limits.console_bytes) break;
+    if (line.size() > w.console_bytes()) break;
   }
   w.append_console(level_names[Level], std::move(line));
 }
@@ -453,8 +453,10 @@ void natives::env_call(const info& args) {
 }
 
 void natives::fetch(const info& args) {
-  worker_instance& w = self_of(args);
   v8::Isolate* iso = args.GetIsolate();
+  worker_instance* wp = self_of(args).worker();
+  if (!wp) return throw_type_error(iso, "fetch is not available here: no outbound requests were granted");
+  worker_instance& w = *wp;
   auto ctx = iso->GetCurrentContext();
   v8::Local<v8::Promise::Resolver> resolver;
   run* r = w.current_;
@@ -499,7 +501,7 @@ void natives::fetch(const info& args) {
 v8::MaybeLocal<v8::Value> natives::make_response_init(v8::Local<v8::Context> ctx, const outbound_response& r) {
   v8::Isolate* iso = ctx->GetIsolate();
   v8::EscapableHandleScope scope(iso);
-  auto* w = worker_instance::of(ctx);
+  auto* w = guest_scope::of(ctx);
   v8::Local<v8::ArrayBuffer> body;
   if (!buffer_from(*w, iso, r.body).ToLocal(&body)) return {};
   v8::Local<v8::Name> names[] = {v8_string(iso, "status"), v8_string(iso, "statusText"), v8_string(iso, "headers"),
@@ -514,7 +516,7 @@ v8::MaybeLocal<v8::Promise> natives::call_fetch_handler(v8::Local<v8::Context> c
                                                         const outbound_request& req) {
   v8::Isolate* iso = ctx->GetIsolate();
   v8::EscapableHandleScope scope(iso);
-  auto* w = worker_instance::of(ctx);
+  auto* w = guest_scope::of(ctx);
   v8::Local<v8::Object> h;
   if (!helpers_in_guest(*w, ctx).ToLocal(&h)) return {};
   v8::Local<v8::Value> make, run_fetch_fn;

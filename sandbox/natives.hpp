@@ -11,11 +11,13 @@
 
 namespace cairn::sandbox::detail {
 
+class guest_scope;
 class worker_instance;
 
 struct natives {
-  /// Builds the context's globals (worker_instance::install_globals).
-  static void install(worker_instance& w, v8::Local<v8::Context> ctx);
+  /// Builds the context's globals: console, queueMicrotask, structuredClone,
+  /// crypto, and the prelude's globals (made on first use).
+  static void install(guest_scope& w, v8::Local<v8::Context> ctx);
   /// The frozen `env` of a worker: its values and host functions.
   static v8::Local<v8::Object> make_env(worker_instance& w, v8::Local<v8::Context> ctx);
   /// Calls a Worker-style handler with a Request built from `req`; the promise
@@ -42,13 +44,13 @@ struct natives {
   static void digest(const info& args);
   static void utf8_encode(const info& args);
   static void utf8_decode(const info& args);
-  static void run_prelude(worker_instance& w, v8::Local<v8::Context> ctx);
+  static void run_prelude(guest_scope& w, v8::Local<v8::Context> ctx);
   /// The prelude's helpers, running the prelude in this context first if it
   /// has not run yet. Throws std::runtime_error if it fails.
-  static v8::Local<v8::Object> helpers(worker_instance& w, v8::Local<v8::Context> ctx);
+  static v8::Local<v8::Object> helpers(guest_scope& w, v8::Local<v8::Context> ctx);
   /// helpers() from inside guest code: a failure becomes a guest exception
   /// (empty result), since C++ exceptions must not cross V8 frames.
-  static v8::MaybeLocal<v8::Object> helpers_in_guest(worker_instance& w, v8::Local<v8::Context> ctx);
+  static v8::MaybeLocal<v8::Object> helpers_in_guest(guest_scope& w, v8::Local<v8::Context> ctx);
   /// The getter of the prelude's lazy globals.
   static void lazy_global(v8::Local<v8::Name> name, const v8::PropertyCallbackInfo<v8::Value>& info);
 };

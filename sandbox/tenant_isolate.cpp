@@ -1,6 +1,6 @@
 #include "tenant_isolate.hpp"
 
-#include "worker_instance.hpp"
+#include "guest_scope.hpp"
 
 namespace cairn::sandbox::detail {
 namespace {
@@ -10,8 +10,8 @@ v8::ModifyCodeGenerationFromStringsResult no_code_from_strings(v8::Local<v8::Con
 }
 
 bool wasm_if_granted(v8::Local<v8::Context> ctx, v8::Local<v8::String>) {
-  auto* w = worker_instance::of(ctx);
-  return w && w->wasm_granted();
+  auto* s = guest_scope::of(ctx);
+  return s && s->wasm_granted();
 }
 
 bool no_shared_array_buffer(v8::Local<v8::Context>) { return false; }
@@ -19,9 +19,9 @@ bool no_shared_array_buffer(v8::Local<v8::Context>) { return false; }
 v8::MaybeLocal<v8::Promise> dynamic_import(v8::Local<v8::Context> ctx, v8::Local<v8::Data>,
                                            v8::Local<v8::Value> referrer, v8::Local<v8::String> specifier,
                                            v8::Local<v8::FixedArray>) {
-  auto* w = worker_instance::of(ctx);
-  if (!w) return {};
-  return w->import_dynamically(ctx, referrer, specifier);
+  auto* s = guest_scope::of(ctx);
+  if (!s) return {};
+  return s->import_dynamically(ctx, referrer, specifier);
 }
 
 }  // namespace

@@ -23,35 +23,13 @@ std::string mib(std::size_t bytes) {
   return bytes % (1 << 20) == 0 ? std::to_string(bytes >> 20) + " MiB" : std::to_string(bytes) + " bytes";
 }
 
-// "lib/./a/../b.js" -> "lib/b.js"; false if it climbs above the root.
-bool normalise_path(const std::string& in, std::string& out) {
-  std::vector<std::string> parts;
-  std::size_t i = 0;
-  while (i <= in.size()) {
-    const std::size_t j = std::min(in.find('/', i), in.size());
-    std::string seg = in.substr(i, j - i);
-    if (seg == "..") {
-      if (parts.empty()) return false;
-      parts.pop_back();
-    } else if (!seg.empty() && seg != ".") {
-      parts.push_back(std::move(seg));
-    }
-    i = j + 1;
-  }
-  out.clear();
-  for (const auto& p : parts) out += (out.empty() ? "" : "/") + p;
-  return true;
-}
-
 }  // namespace
 
 worker_instance::worker_instance(v8_thread& thread, tenant_isolate& iso, std::uint64_t key, worker_code code)
-    : thread_(thread), iso_(iso), key_(key), code_(std::move(code)) {
+    : guest_scope(iso), thread_(thread), key_(key), code_(std::move(code)) {
   v8::Isolate* i = iso_.get();
   v8::HandleScope hs(i);
-  auto ctx = v8::Context::New(i);
-  ctx->SetAlignedPointerInEmbedderData(tenant_isolate::worker_slot, this);
-  ctx->AllowCodeGenerationFromStrings(false);
+  auto ctx = new_context();
   ctx_.Reset(i, ctx);
   v8::Context::Scope cs(ctx);
   install_globals(ctx);
@@ -61,16 +39,15 @@ worker_instance::worker_instance(v8_thread& thread, tenant_isolate& iso, std::ui
 worker_instance::~worker_instance() {
   for (auto& r : runs_) r.promise.Reset();
   host_calls_.clear();
-  modules_.clear();
+  release();
   entry_.Reset();
   env_.Reset();
   ctx_.Reset();
 }
 
 worker_instance* worker_instance::of(v8::Local<v8::Context> ctx) {
-  if (ctx.IsEmpty() || ctx->GetNumberOfEmbedderDataFields() <= static_cast<uint32_t>(tenant_isolate::worker_slot))
-    return nullptr;
-  return static_cast<worker_instance*>(ctx->GetAlignedPointerFromEmbedderData(tenant_isolate::worker_slot));
+  guest_scope* s = guest_scope::of(ctx);
+  return s ? s->worker() : nullptr;
 }
 
 run& worker_instance::new_run(run::kind k, hop& done) {
@@ -164,7 +141,7 @@ void worker_instance::complete(run& r, v8::Local<v8::Context> ctx, v8::Local<v8:
   }
   switch (r.what) {
     case run::kind::load: {
-      auto main = modules_.at(code_.main).Get(iso);
+      auto main = module(code_.main).ToLocalChecked();
       auto ns = main->GetModuleNamespace().As<v8::Object>();
       v8::Local<v8::Value> entry;
       if (!data_property(ctx, ns, "default").ToLocal(&entry) || entry->IsUndefined())
@@ -229,102 +206,23 @@ void worker_instance::expire(std::uint64_t seq) {
 
 // ---- load ----------------------------------------------------------------------------
 
-void worker_instance::compile_modules(v8::Local<v8::Context> ctx) {
-  v8::Isolate* iso = iso_.get();
-  for (const auto& [name, source] : code_.modules) {
-    v8::TryCatch tc(iso);
-    v8::ScriptOrigin origin(iso, v8_string(iso, name), 0, 0, false, -1, v8::Local<v8::Value>(), false, false, true);
-    v8::ScriptCompiler::Source src(v8_string(iso, source), origin);
-    v8::Local<v8::Module> m;
-    if (!v8::ScriptCompiler::CompileModule(iso, &src).ToLocal(&m))
-      throw error(errc::syntax_error, describe_compile_error(ctx, tc));
-    modules_[name].Reset(iso, m);
-  }
-}
-
-v8::MaybeLocal<v8::Module> worker_instance::resolve(v8::Local<v8::Context>, const std::string& from,
-                                                    const std::string& spec) {
-  v8::Isolate* iso = iso_.get();
-  std::string target = spec;
-  bool ok = true;
-  if (spec.starts_with("./") || spec.starts_with("../")) {
-    const auto slash = from.rfind('/');
-    ok = normalise_path((slash == std::string::npos ? std::string() : from.substr(0, slash + 1)) + spec, target);
-  } else if (spec.starts_with("/")) {
-    ok = normalise_path(spec, target);
-  }
-  if (ok) {
-    auto it = modules_.find(target);
-    if (it != modules_.end()) return it->second.Get(iso);
-  }
-  std::string known;
-  int n = 0;
-  for (const auto& kv : code_.modules) {
-    if (n++ == 8) { known += ", ..."; break; }
-    known += (known.empty() ? "'" : ", '") + kv.first + "'";
-  }
-  module_missing_ = true;
-  iso->ThrowException(v8::Exception::Error(v8_string(
-      iso, "Cannot import '" + spec + "' from '" + from + "': only the worker's own modules can be imported (" + known +
-               ")")));
-  return {};
-}
-
-v8::MaybeLocal<v8::Module> worker_instance::resolve_static(v8::Local<v8::Context> ctx, v8::Local<v8::String> spec,
-                                                           v8::Local<v8::FixedArray>, v8::Local<v8::Module> referrer) {
-  auto* w = of(ctx);
-  v8::Isolate* iso = ctx->GetIsolate();
-  std::string from;
-  for (const auto& [name, m] : w->modules_)
-    if (m.Get(iso) == referrer) from = name;
-  return w->resolve(ctx, from, utf8(iso, spec));
-}
-
-v8::MaybeLocal<v8::Promise> worker_instance::import_dynamically(v8::Local<v8::Context> ctx,
-                                                                v8::Local<v8::Value> referrer,
-                                                                v8::Local<v8::String> specifier) {
-  v8::Isolate* iso = iso_.get();
-  v8::EscapableHandleScope scope(iso);
-  v8::Local<v8::Promise::Resolver> resolver;
-  if (!v8::Promise::Resolver::New(ctx).ToLocal(&resolver)) return {};
-  v8::TryCatch tc(iso);
-  v8::Local<v8::Module> m;
-  v8::Local<v8::Value> evaluated;
-  if (!resolve(ctx, utf8(iso, referrer), utf8(iso, specifier)).ToLocal(&m) ||
-      !m->InstantiateModule(ctx, &resolve_static).FromMaybe(false) || !m->Evaluate(ctx).ToLocal(&evaluated)) {
-    if (tc.HasTerminated()) return {};
-    std::ignore = resolver->Reject(ctx, tc.Exception());
-    return scope.Escape(resolver->GetPromise());
-  }
-  // Resolve with the namespace once the evaluation has settled.
-  auto ns = m->GetModuleNamespace();
-  auto give_ns = v8::Function::New(
-                     ctx, [](const v8::FunctionCallbackInfo<v8::Value>& info) { info.GetReturnValue().Set(info.Data()); },
-                     ns)
-                     .ToLocalChecked();
-  v8::Local<v8::Promise> chained;
-  if (!evaluated.As<v8::Promise>()->Then(ctx, give_ns).ToLocal(&chained)) return {};
-  std::ignore = resolver->Resolve(ctx, chained);
-  return scope.Escape(resolver->GetPromise());
-}
-
 void worker_instance::start_load(hop& done) {
   run& r = new_run(run::kind::load, done);
   slice(r, [&](v8::Local<v8::Context> ctx) {
     v8::Isolate* iso = iso_.get();
     v8::TryCatch tc(iso);
     try {
-      compile_modules(ctx);
+      compile_modules(ctx, code_.modules);
     } catch (error& e) {
       broken_ = true;
       return fail(r, std::move(e));
     }
-    auto main = modules_.at(code_.main).Get(iso);
+    auto main = module(code_.main).ToLocalChecked();
     if (!main->InstantiateModule(ctx, &resolve_static).FromMaybe(false)) {
       broken_ = true;
       if (tc.HasTerminated()) return;
       const thrown t = describe_thrown(ctx, tc.Exception());
-      return fail(r, error(module_missing_ ? errc::module_not_found : errc::guest_exception, t.message, t.stack));
+      return fail(r, error(module_missing() ? errc::module_not_found : errc::guest_exception, t.message, t.stack));
     }
     v8::Local<v8::Value> evaluated;
     if (!main->Evaluate(ctx).ToLocal(&evaluated)) {

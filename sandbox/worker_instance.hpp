@@ -17,6 +17,7 @@
 #include <cairn/sandbox/error.hpp>
 #include <cairn/sandbox/worker_code.hpp>
 
+#include "guest_scope.hpp"
 #include "hop.hpp"
 #include "tenant_isolate.hpp"
 
@@ -43,7 +44,7 @@ struct run {
   std::string limit_why;
 };
 
-class worker_instance {
+class worker_instance final : public guest_scope {
  public:
   worker_instance(v8_thread& thread, tenant_isolate& iso, std::uint64_t key, worker_code code);
   ~worker_instance();
@@ -54,8 +55,10 @@ class worker_instance {
   [[nodiscard]] static worker_instance* of(v8::Local<v8::Context> ctx);
 
   [[nodiscard]] std::uint64_t key() const noexcept { return key_; }
-  [[nodiscard]] tenant_isolate& isolate() noexcept { return iso_; }
-  [[nodiscard]] bool wasm_granted() const noexcept { return code_.limits.wasm; }
+  [[nodiscard]] bool wasm_granted() const noexcept override { return code_.limits.wasm; }
+  [[nodiscard]] std::size_t console_bytes() const noexcept override { return code_.limits.console_bytes; }
+  void append_console(std::string_view level, std::string text) override;
+  [[nodiscard]] worker_instance* worker() noexcept override { return this; }
   /// A limit or a failed load broke it: the thread drops it.
   [[nodiscard]] bool broken() const noexcept { return broken_; }
   [[nodiscard]] bool idle() const noexcept { return runs_.empty(); }
@@ -81,9 +84,6 @@ class worker_instance {
   /// Fails every run (the pool is shutting down or the isolate went away).
   void abandon(errc code, const std::string& why);
 
-  v8::MaybeLocal<v8::Promise> import_dynamically(v8::Local<v8::Context> ctx, v8::Local<v8::Value> referrer,
-                                                 v8::Local<v8::String> specifier);
-
  private:
   friend struct natives;
   struct host_call {
@@ -106,22 +106,14 @@ class worker_instance {
   void fail(run& r, sandbox::error e);
   void finish(run& r);
   void break_with(std::uint64_t seq, errc code, const std::string& why);
-  void compile_modules(v8::Local<v8::Context> ctx);
-  v8::MaybeLocal<v8::Module> resolve(v8::Local<v8::Context> ctx, const std::string& from, const std::string& spec);
-  static v8::MaybeLocal<v8::Module> resolve_static(v8::Local<v8::Context> ctx, v8::Local<v8::String> spec,
-                                                   v8::Local<v8::FixedArray>, v8::Local<v8::Module> referrer);
   void install_globals(v8::Local<v8::Context> ctx);
   v8::Local<v8::Object> make_env(v8::Local<v8::Context> ctx);
   std::uint64_t begin_host_call(v8::Local<v8::Context> ctx, v8::Local<v8::Promise::Resolver>& resolver);
-  void append_console(std::string_view level, std::string text);
 
   v8_thread& thread_;
-  tenant_isolate& iso_;
   std::uint64_t key_;
   worker_code code_;
   v8::Global<v8::Context> ctx_;
-  std::unordered_map<std::string, v8::Global<v8::Module>> modules_;
-  std::unordered_map<int, std::string> module_names_;  // by Module::GetIdentityHash
   v8::Global<v8::Value> entry_;
   v8::Global<v8::Object> env_;
   std::vector<std::unique_ptr<binding>> bindings_;
@@ -130,8 +122,6 @@ class worker_instance {
   std::uint64_t next_host_call_ = 1;
   run* current_ = nullptr;
   bool broken_ = false;
-  bool module_missing_ = false;  // set when resolve() refused an import
-  v8::Global<v8::Object> helpers_;  // the prelude's Request/Response helpers
 };
 
 }  // namespace cairn::sandbox::detail
