@@ -565,16 +565,10 @@ void natives::queue_microtask(const info& args) {
 }
 
 void natives::structured_clone(const info& args) {
-  v8::Isolate* iso = args.GetIsolate();
-  auto ctx = iso->GetCurrentContext();
-  v8::ValueSerializer ser(iso);
-  ser.WriteHeader();
-  if (!ser.WriteValue(ctx, args[0]).FromMaybe(false)) return;  // DataCloneError is pending
-  auto [buf, size] = ser.Release();
-  std::unique_ptr<uint8_t, decltype(&std::free)> owned(buf, &std::free);
-  v8::ValueDeserializer des(iso, buf, size);
+  auto ctx = args.GetIsolate()->GetCurrentContext();
+  std::string bytes;
   v8::Local<v8::Value> out;
-  if (!des.ReadHeader(ctx).FromMaybe(false) || !des.ReadValue(ctx).ToLocal(&out)) return;
+  if (!clone_out(ctx, args[0], bytes) || !clone_in(ctx, bytes).ToLocal(&out)) return;  // DataCloneError is pending
   args.GetReturnValue().Set(out);
 }
 

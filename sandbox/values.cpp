@@ -3,6 +3,7 @@
 #include "values.hpp"
 
 #include <cmath>
+#include <cstdlib>
 #include <ctime>
 #include <vector>
 
@@ -243,6 +244,29 @@ v8::MaybeLocal<v8::Value> data_property(v8::Local<v8::Context> ctx, v8::Local<v8
     cur = obj->GetPrototype();
   }
   return {};
+}
+
+}  // namespace cairn::sandbox::detail
+
+namespace cairn::sandbox::detail {
+
+bool clone_out(v8::Local<v8::Context> ctx, v8::Local<v8::Value> v, std::string& out) {
+  v8::ValueSerializer ser(ctx->GetIsolate());
+  ser.WriteHeader();
+  if (!ser.WriteValue(ctx, v).FromMaybe(false)) return false;
+  auto [buf, size] = ser.Release();
+  out.assign(reinterpret_cast<const char*>(buf), size);
+  std::free(buf);
+  return true;
+}
+
+v8::MaybeLocal<v8::Value> clone_in(v8::Local<v8::Context> ctx, std::string_view bytes) {
+  v8::Isolate* iso = ctx->GetIsolate();
+  v8::EscapableHandleScope scope(iso);
+  v8::ValueDeserializer des(iso, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  v8::Local<v8::Value> out;
+  if (!des.ReadHeader(ctx).FromMaybe(false) || !des.ReadValue(ctx).ToLocal(&out)) return {};
+  return scope.Escape(out);
 }
 
 }  // namespace cairn::sandbox::detail

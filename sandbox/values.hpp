@@ -47,3 +47,13 @@ v8::Local<v8::Object> frozen_object(v8::Local<v8::Context> ctx, std::vector<v8::
 void freeze(v8::Local<v8::Context> ctx, v8::Local<v8::Object> o);
 
 }  // namespace cairn::sandbox::detail
+
+namespace cairn::sandbox::detail {
+
+/// `v` by structured clone (V8's serialization format) into `out`; false with
+/// a DataCloneError pending in the isolate if it cannot be cloned.
+bool clone_out(v8::Local<v8::Context> ctx, v8::Local<v8::Value> v, std::string& out);
+/// The value `bytes` (from clone_out) in `ctx`; empty with an exception pending.
+v8::MaybeLocal<v8::Value> clone_in(v8::Local<v8::Context> ctx, std::string_view bytes);
+
+}  // namespace cairn::sandbox::detail

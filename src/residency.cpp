@@ -204,6 +204,10 @@ std::exception_ptr reset_error(const actor& a) {
           " failed, so its output is void; the actor restarts from its last commit"));
 }
 
+void reset_instance(actor& a) noexcept {
+  if (!actor_access::was_reset(a)) shard::current()->reset_actor(a);
+}
+
 void shard::reset_actor(actor& a) noexcept {
   a.reset_ = true;
   if (a.storage_) a.storage_->break_after_failed_commit();

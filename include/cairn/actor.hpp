@@ -94,6 +94,7 @@ struct actor_access {
     return a.blocked_ == 0 && a.mailbox_.empty() && !a.scheduled_;
   }
   static void unblock(actor& a) noexcept { a.unblock(); }
+  static void block(actor& a) noexcept { ++a.blocked_; }
   static bool segment_open(const actor& a) noexcept { return a.segment_open_; }
   static bool unflushed(const actor& a) noexcept { return a.unflushed_; }
   /// A commit of this instance failed: whatever it still produces is void.
@@ -108,6 +109,12 @@ inline thread_local actor* current_actor = nullptr;
 /// The error that replaces the output of an instance reset after a failed
 /// commit (storage_error, commit_failed).
 std::exception_ptr reset_error(const actor& a);
+
+/// Drops instance `a` (on its shard, outside its handlers' code): its
+/// unflushed writes are discarded, what it still sends is void, and the
+/// messages waiting for it go to a fresh instance. For hosts whose guest
+/// code left the instance in a state nobody can trust.
+void reset_instance(actor& a) noexcept;
 
 void end_segment_slow(actor& a) noexcept;
 void abort_segment_slow(actor& a) noexcept;

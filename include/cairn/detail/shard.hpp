@@ -27,6 +27,8 @@ class runtime_core;
 class storage_engine;
 struct message;
 
+void reset_instance(actor& a) noexcept;
+
 class shard {
  public:
   shard(runtime_core& core, std::uint32_t index);
@@ -118,6 +120,7 @@ class shard {
   // Commits every dirty engine, releases (or fails) the output it held.
   void flush() noexcept;
   void reset_actor(actor& a) noexcept;
+  friend void reset_instance(actor& a) noexcept;
   void link_idle(actor& a) noexcept;
   void unlink_idle(actor& a) noexcept;
   void maybe_idle(actor& a) noexcept;

@@ -1,0 +1,482 @@
+#include <tuple>
+
+#include "class_host.hpp"
+
+#include <cstdio>
+
+#include <boost/json/serialize.hpp>
+
+#include <cairn/actor.hpp>
+#include <cairn/detail/shard.hpp>
+#include <cairn/spawn.hpp>
+
+#include "js_natives.hpp"
+#include "sandbox/engine.hpp"
+#include "sandbox/guest_error.hpp"
+#include "sandbox/natives.hpp"
+#include "sandbox/values.hpp"
+#include "sandbox/watchdog.hpp"
+
+namespace cairn::js::detail {
+namespace json = boost::json;
+namespace sd = cairn::sandbox::detail;
+using sd::v8_string;
+
+extern "C" const char cairn_js_glue[];
+extern "C" const unsigned long cairn_js_glue_size;
+
+namespace {
+
+constexpr const char* glue_module = "cloudflare:workers";
+constexpr std::size_t max_result_bytes = 32u << 20;
+
+// JS runs in one slice at a time per thread (the watchdog has one slot per shard).
+thread_local int slice_depth = 0;
+
+task<void> run_op(std::weak_ptr<class_host> host, std::uint64_t id, std::function<task<op_outcome>()> op) {
+  op_outcome out;
+  try {
+    out = co_await op();
+  } catch (const js_error& e) {
+    out.what = op_outcome::kind::error;
+    out.bytes = e.serialized();
+    out.message = e.what();
+  } catch (const std::exception& e) {
+    out.what = op_outcome::kind::error;
+    out.message = e.what();
+  }
+  if (auto h = host.lock()) h->complete_op(id, std::move(out));
+}
+
+}  // namespace
+
+// ---- settle_wait -------------------------------------------------------------------
+
+settle_wait::~settle_wait() { host_.unwatch(*this); }
+
+void settle_wait::await_suspend(std::coroutine_handle<> h) noexcept {
+  waiting_ = h;
+  owner_ = cairn::detail::suspend_point();
+}
+
+void settle_wait::await_resume() noexcept { cairn::detail::current_actor = owner_; }
+
+// ---- entering the context --------------------------------------------------------------
+
+struct class_host::entered {
+  explicit entered(class_host& h)
+      : iso_scope(h.iso()), handles(h.iso()), ctx(h.ctx_.Get(h.iso())), ctx_scope(ctx) {}
+  v8::Isolate::Scope iso_scope;
+  v8::HandleScope handles;
+  v8::Local<v8::Context> ctx;
+  v8::Context::Scope ctx_scope;
+};
+
+class_host::class_host(registry_state& reg, class_entry& cls, unsigned shard)
+    : guest_scope(isolate_),
+      reg_(reg),
+      cls_(cls),
+      shard_(shard),
+      isolate_(sd::isolate_key{"js:" + cls.name, cls.cls.limits.heap_bytes, cls.cls.limits.array_buffer_bytes}) {
+  v8::Isolate* i = iso();
+  v8::Isolate::Scope is(i);
+  v8::HandleScope hs(i);
+  auto ctx = new_context();
+  ctx_.Reset(i, ctx);
+  v8::Context::Scope cs(ctx);
+  sd::natives::install(*this, ctx);
+  slice(0, [&](v8::Local<v8::Context> c) { load(c); });
+}
+
+class_host::~class_host() {
+  v8::Isolate::Scope is(iso());
+  for (auto& [h, s] : actors_) s.object.Reset();
+  for (auto& [id, op] : ops_) op.resolver.Reset();
+  class_.Reset();
+  glue_.Reset();
+  env_.Reset();
+  release();
+  ctx_.Reset();
+}
+
+void class_host::append_console(std::string_view level, std::string text) {
+  const bool plain = level == "log" || level == "info" || level == "debug";
+  std::fprintf(stderr, "[%s]%s%s %s\n", cls_.name.c_str(), plain ? "" : " ", plain ? "" : std::string(level).c_str(),
+               text.c_str());
+}
+
+// The module graph with "cloudflare:workers" evaluated first (its natives
+// installed before any of the class's code runs), then the main module.
+void class_host::load(v8::Local<v8::Context> ctx) {
+  v8::Isolate* i = iso();
+  v8::TryCatch tc(i);
+  auto fail = [&](std::string why) {
+    if (tc.HasCaught() && !tc.HasTerminated()) {
+      const sd::thrown t = sd::describe_thrown(ctx, tc.Exception());
+      why += t.message;
+      load_stack_ = t.stack;
+    }
+    load_error_ = "the JS class " + cls_.name + " did not load: " + why;
+  };
+  std::map<std::string, std::string> sources = cls_.cls.modules;
+  sources[glue_module] = std::string(cairn_js_glue, cairn_js_glue_size);
+  try {
+    compile_modules(ctx, sources);
+  } catch (const std::exception& e) {
+    return fail(e.what());
+  }
+  v8::Local<v8::Value> done;
+  if (!evaluate(ctx, glue_module).ToLocal(&done)) return fail("");
+  auto glue_ns = module(glue_module).ToLocalChecked()->GetModuleNamespace().As<v8::Object>();
+  v8::Local<v8::Value> install, helpers;
+  v8::Local<v8::Value> natives = make_natives(*this, ctx);
+  if (!glue_ns->Get(ctx, v8_string(i, "__cairn_install")).ToLocal(&install) || !install->IsFunction() ||
+      !install.As<v8::Function>()->Call(ctx, v8::Undefined(i), 1, &natives).ToLocal(&helpers) || !helpers->IsObject())
+    return fail("the glue did not install: ");
+  glue_.Reset(i, helpers.As<v8::Object>());
+  if (cls_.cls.modules.count(cls_.cls.main) == 0) return fail("there is no module '" + cls_.cls.main + "'");
+  v8::Local<v8::Value> evaluated;
+  if (!evaluate(ctx, cls_.cls.main).ToLocal(&evaluated)) return fail("");
+  i->PerformMicrotaskCheckpoint();
+  if (evaluated->IsPromise() && evaluated.As<v8::Promise>()->State() == v8::Promise::kRejected) {
+    tc.Reset();
+    const sd::thrown t = sd::describe_thrown(ctx, evaluated.As<v8::Promise>()->Result());
+    load_stack_ = t.stack;
+    return fail(t.message);
+  }
+  auto ns = module(cls_.cls.main).ToLocalChecked()->GetModuleNamespace().As<v8::Object>();
+  v8::Local<v8::Value> c;
+  if (!ns->Get(ctx, v8_string(i, cls_.cls.class_name)).ToLocal(&c) || !c->IsFunction())
+    return fail("the module '" + cls_.cls.main + "' exports no class '" + cls_.cls.class_name + "'");
+  class_.Reset(i, c.As<v8::Function>());
+  env_.Reset(i, make_env(*this, ctx, glue_.Get(i)));
+}
+
+// ---- actors ---------------------------------------------------------------------------
+
+void class_host::construct(js_actor& a, std::uint64_t handle) {
+  if (!load_error_.empty()) throw js_error(load_error_, load_stack_);
+  std::string error, stack;
+  actors_[handle].native = &a;
+  slice(handle, [&](v8::Local<v8::Context> ctx) {
+    v8::Isolate* i = iso();
+    v8::TryCatch tc(i);
+    auto glue = glue_.Get(i);
+    v8::Local<v8::Value> make_state, state, object;
+    v8::Local<v8::Value> sargs[] = {v8::Number::New(i, static_cast<double>(handle)),
+                                    v8_string(i, a.id().to_string()), v8::Undefined(i)};
+    if (glue->Get(ctx, v8_string(i, "state")).ToLocal(&make_state) &&
+        make_state.As<v8::Function>()->Call(ctx, v8::Undefined(i), 3, sargs).ToLocal(&state)) {
+      v8::Local<v8::Value> cargs[] = {state, env_.Get(i)};
+      if (class_.Get(i)->NewInstance(ctx, 2, cargs).ToLocal(&object) && object->IsObject()) {
+        actors_[handle].object.Reset(i, object.As<v8::Object>());
+        return;
+      }
+    }
+    if (tc.HasTerminated()) return;
+    const sd::thrown t = sd::describe_thrown(ctx, tc.Exception());
+    error = "the constructor of " + cls_.name + " threw: " + t.message;
+    stack = t.stack;
+  });
+  if (actors_[handle].object.IsEmpty()) {
+    actors_.erase(handle);
+    throw js_error(error.empty() ? "the constructor of " + cls_.name + " did not finish" : error, stack);
+  }
+}
+
+void class_host::destroy(std::uint64_t handle) noexcept {
+  auto it = actors_.find(handle);
+  if (it == actors_.end()) return;
+  it->second.object.Reset();
+  actors_.erase(it);
+}
+
+js_actor* class_host::find(std::uint64_t handle) noexcept {
+  auto it = actors_.find(handle);
+  return it == actors_.end() ? nullptr : it->second.native;
+}
+
+v8::Local<v8::Object> class_host::object_of(std::uint64_t handle) { return actors_.at(handle).object.Get(iso()); }
+
+js_actor* class_host::actor_arg(v8::Local<v8::Value> handle) {
+  js_actor* a = handle->IsNumber() ? find(static_cast<std::uint64_t>(handle.As<v8::Number>()->Value())) : nullptr;
+  if (!a)
+    iso()->ThrowException(v8::Exception::Error(v8_string(
+        iso(), "this Durable Object instance is gone (it was reset or hibernated); only the current one may use ctx")));
+  return a;
+}
+
+js_actor* class_host::current() {
+  js_actor* a = current_ ? find(current_) : nullptr;
+  if (!a)
+    iso()->ThrowException(v8::Exception::Error(
+        v8_string(iso(), "other actors can be called only from an actor's own events (not from module scope)")));
+  return a;
+}
+
+void class_host::touched(js_actor& a) {
+  for (js_actor* t : touched_)
+    if (t == &a) return;
+  touched_.push_back(&a);
+}
+
+// ---- slices --------------------------------------------------------------------------
+
+void class_host::slice(std::uint64_t handle, const std::function<void(v8::Local<v8::Context>)>& body) {
+  entered e(*this);
+  v8::Isolate* i = iso();
+  js_actor* a = handle ? find(handle) : nullptr;
+  cairn::actor* saved = cairn::detail::current_actor;
+  const std::uint64_t saved_handle = current_;
+  cairn::detail::current_actor = a;
+  current_ = a ? handle : 0;
+  const bool outer = slice_depth++ == 0;
+  auto& dog = *reg_.dog;
+  if (outer) {
+    if (!reg_.dog_registered[shard_]) {
+      dog.register_thread(shard_);
+      reg_.dog_registered[shard_] = 1;
+    }
+    dog.begin_slice(shard_, i, ++slice_seq_, cls_.cls.limits.cpu_per_slice);
+  }
+  {
+    v8::TryCatch tc(i);
+    body(e.ctx);
+    if (outer && !tc.HasTerminated() && !i->IsExecutionTerminating()) i->PerformMicrotaskCheckpoint();
+  }
+  --slice_depth;
+  if (!outer) {
+    cairn::detail::current_actor = saved;
+    current_ = saved_handle;
+    return;
+  }
+  std::chrono::nanoseconds used{0};
+  const sd::stop_reason why = dog.end_slice(shard_, used);
+  const bool heap = isolate_.heap_exceeded();
+  if (why != sd::stop_reason::none || heap || i->IsExecutionTerminating()) {
+    i->CancelTerminateExecution();
+    const std::string what =
+        heap ? "the JS class " + cls_.name + " passed its heap limit; the actor was reset"
+             : "the event used more than " + std::to_string(cls_.cls.limits.cpu_per_slice.count()) +
+                   " ms of CPU time without yielding; the actor was reset";
+    if (handle) {
+      fail_waits_of(handle, what);
+      reset_later(handle);
+    }
+  }
+  for (js_actor* t : touched_) cairn::detail::end_segment(t);
+  touched_.clear();
+  cairn::detail::current_actor = saved;
+  current_ = saved_handle;
+  after_slice();
+}
+
+void class_host::fail_waits_of(std::uint64_t handle, const std::string& why) {
+  std::vector<settle_wait*> hit;
+  for (auto& [id, w] : waits_)
+    if (w->actor_ == handle) hit.push_back(w);
+  for (settle_wait* w : hit) {
+    if (w->settled_) continue;
+    w->settled_ = true;
+    w->failure_ = why;
+    ready_.push_back(w->id_);
+  }
+}
+
+void class_host::reset_later(std::uint64_t handle) { to_reset_.push_back(handle); }
+
+// Outside every slice: resets, then the operations the slice started, then
+// the coroutines whose promises settled.
+void class_host::after_slice() {
+  auto self = shared_from_this();  // a reset may drop the last actor holding us
+  while (!to_reset_.empty() || !to_start_.empty() || !ready_.empty()) {
+    if (!to_reset_.empty()) {
+      const std::uint64_t h = to_reset_.back();
+      to_reset_.pop_back();
+      if (js_actor* a = find(h)) cairn::detail::reset_instance(*a);
+      continue;
+    }
+    if (!to_start_.empty()) {
+      auto [id, op] = std::move(to_start_.front());
+      to_start_.erase(to_start_.begin());
+      cairn::actor* saved = cairn::detail::current_actor;
+      auto it = ops_.find(id);
+      cairn::detail::current_actor = it != ops_.end() ? find(it->second.actor) : nullptr;
+      cairn::spawn(run_op(weak_from_this(), id, std::move(op)));
+      cairn::detail::current_actor = saved;
+      continue;
+    }
+    const std::uint64_t id = ready_.front();
+    ready_.pop_front();
+    auto it = waits_.find(id);
+    if (it == waits_.end()) continue;
+    settle_wait* w = it->second;
+    waits_.erase(it);
+    w->id_ = 0;
+    if (w->waiting_) std::exchange(w->waiting_, nullptr).resume();
+  }
+}
+
+// ---- events --------------------------------------------------------------------------
+
+void class_host::start_event(js_actor& a, settle_wait& w, const event_body& body) {
+  w.actor_ = a.handle();
+  w.id_ = next_wait_++;
+  waits_[w.id_] = &w;
+  slice(a.handle(), [&](v8::Local<v8::Context> ctx) {
+    v8::Isolate* i = iso();
+    v8::TryCatch tc(i);
+    auto object = object_of(a.handle());
+    v8::Local<v8::Value> v;
+    const bool ok = body(ctx, object).ToLocal(&v);
+    if (!ok && tc.HasTerminated()) return;
+    auto resolver = v8::Promise::Resolver::New(ctx).ToLocalChecked();
+    if (ok)
+      std::ignore = resolver->Resolve(ctx, v);
+    else
+      std::ignore = resolver->Reject(ctx, tc.HasCaught() ? tc.Exception() : v8::Exception::Error(v8_string(i, "failed")));
+    watch(ctx, resolver->GetPromise(), w);
+  });
+}
+
+void class_host::watch(v8::Local<v8::Context> ctx, v8::Local<v8::Promise> p, settle_wait& w) {
+  v8::Isolate* i = iso();
+  const double key = static_cast<double>(w.id_);
+  auto ok = v8::Function::New(ctx, &on_settled, v8::Number::New(i, key)).ToLocalChecked();
+  auto bad = v8::Function::New(ctx, &on_settled, v8::Number::New(i, -key)).ToLocalChecked();
+  std::ignore = p->Then(ctx, ok, bad);
+}
+
+void class_host::on_settled(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  v8::Isolate* i = info.GetIsolate();
+  auto* host = static_cast<class_host*>(guest_scope::of(i->GetCurrentContext()));
+  const double key = info.Data().As<v8::Number>()->Value();
+  const auto id = static_cast<std::uint64_t>(key < 0 ? -key : key);
+  auto it = host->waits_.find(id);
+  if (it == host->waits_.end() || it->second->settled_) return;
+  settle_wait* w = it->second;
+  w->settled_ = true;
+  w->ok_ = key > 0;
+  w->value_.Reset(i, info[0]);
+  host->ready_.push_back(id);
+}
+
+void class_host::unwatch(settle_wait& w) noexcept {
+  if (w.id_ == 0) return;
+  auto it = waits_.find(w.id_);
+  if (it != waits_.end() && it->second == &w) waits_.erase(it);
+  w.value_.Reset();
+  w.id_ = 0;
+}
+
+void class_host::throw_rejection(settle_wait& w, v8::Local<v8::Context> ctx) {
+  if (!w.failure_.empty()) throw js_error(w.failure_, "");
+  auto v = w.value_.Get(iso());
+  const sd::thrown t = sd::describe_thrown(ctx, v);
+  std::string bytes;
+  {
+    v8::TryCatch tc(iso());
+    if (!sd::clone_out(ctx, v, bytes)) bytes.clear();
+  }
+  throw js_error(t.message, t.stack, std::move(bytes));
+}
+
+json::value class_host::take_json(settle_wait& w) {
+  entered e(*this);
+  if (!w.ok_) throw_rejection(w, e.ctx);
+  auto v = w.value_.Get(iso());
+  if (v->IsUndefined()) return nullptr;
+  sd::copy_failure why;
+  auto out = sd::from_guest(e.ctx, v, max_result_bytes, why);
+  if (!out) throw js_error("the result cannot cross to C++ as JSON: " + why.why, "");
+  return std::move(*out);
+}
+
+std::string class_host::take_cloned(settle_wait& w) {
+  entered e(*this);
+  if (!w.ok_) throw_rejection(w, e.ctx);
+  v8::TryCatch tc(iso());
+  std::string bytes;
+  if (!sd::clone_out(e.ctx, w.value_.Get(iso()), bytes)) {
+    const sd::thrown t = sd::describe_thrown(e.ctx, tc.Exception());
+    throw js_error("the result cannot be cloned: " + t.message, "");
+  }
+  return bytes;
+}
+
+http::response class_host::take_response(settle_wait& w) {
+  entered e(*this);
+  if (!w.ok_) throw_rejection(w, e.ctx);
+  sandbox::outbound_response out;
+  std::string why;
+  if (!sd::natives::read_response(e.ctx, w.value_.Get(iso()), max_result_bytes, out, why))
+    throw js_error("the fetch handler's response: " + why, "");
+  http::response r(static_cast<http::status>(out.status), 11);
+  for (auto& [k, v] : out.headers) r.insert(k, v);
+  r.body() = std::move(out.body);
+  r.prepare_payload();
+  return r;
+}
+
+void class_host::take_void(settle_wait& w) {
+  entered e(*this);
+  if (!w.ok_) throw_rejection(w, e.ctx);
+}
+
+// ---- operations the JS started ---------------------------------------------------------------
+
+v8::Local<v8::Promise> class_host::begin_op(v8::Local<v8::Context> ctx, js_actor& a,
+                                            std::function<task<op_outcome>()> op) {
+  auto resolver = v8::Promise::Resolver::New(ctx).ToLocalChecked();
+  const std::uint64_t id = next_op_++;
+  auto& p = ops_[id];
+  p.actor = a.handle();
+  p.resolver.Reset(iso(), resolver);
+  to_start_.emplace_back(id, std::move(op));
+  return resolver->GetPromise();
+}
+
+void class_host::complete_op(std::uint64_t id, op_outcome out) {
+  auto it = ops_.find(id);
+  if (it == ops_.end()) return;
+  const std::uint64_t owner = find(it->second.actor) ? it->second.actor : 0;
+  v8::Global<v8::Promise::Resolver> held = std::move(it->second.resolver);
+  ops_.erase(it);
+  slice(owner, [&](v8::Local<v8::Context> ctx) {
+    v8::Isolate* i = iso();
+    auto resolver = held.Get(i);
+    v8::TryCatch tc(i);
+    v8::Local<v8::Value> v;
+    bool ok = true;
+    switch (out.what) {
+      case op_outcome::kind::cloned:
+        ok = sd::clone_in(ctx, out.bytes).ToLocal(&v);
+        break;
+      case op_outcome::kind::json:
+        ok = v8::JSON::Parse(ctx, v8_string(i, json::serialize(out.json))).ToLocal(&v);
+        break;
+      case op_outcome::kind::response: {
+        sandbox::outbound_response r;
+        r.status = static_cast<unsigned>(out.response.result_int());
+        for (const auto& f : out.response) r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+        r.body = std::move(out.response.body());
+        ok = sd::natives::make_response_init(ctx, r).ToLocal(&v);
+        break;
+      }
+      case op_outcome::kind::error: {
+        v8::Local<v8::Value> err;
+        if (out.bytes.empty() || !sd::clone_in(ctx, out.bytes).ToLocal(&err))
+          err = v8::Exception::Error(v8_string(i, out.message));
+        std::ignore = resolver->Reject(ctx, err);
+        return;
+      }
+    }
+    if (ok)
+      std::ignore = resolver->Resolve(ctx, v);
+    else if (!tc.HasTerminated())
+      std::ignore = resolver->Reject(ctx, tc.Exception());
+  });
+  held.Reset();
+}
+
+}  // namespace cairn::js::detail

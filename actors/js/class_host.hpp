@@ -1,0 +1,155 @@
+#pragma once
+// One JS class on one shard: its isolate and context, the module evaluated
+// once, the actors' objects, and the promises C++ awaits. JavaScript runs only
+// inside slice(): with the watchdog armed, as the actor it belongs to, and
+// with the microtasks drained before it returns; the writes it made end their
+// segment there. Private to actors/js.
+#include <coroutine>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/json/value.hpp>
+#include <v8.h>
+
+#include <cairn/http/message.hpp>
+#include <cairn/js/js_actor.hpp>
+#include <cairn/task.hpp>
+
+#include "registry_state.hpp"
+#include "sandbox/guest_scope.hpp"
+#include "sandbox/tenant_isolate.hpp"
+
+namespace cairn::js::detail {
+
+class class_host;
+
+/// A JS promise that a C++ coroutine awaits: `co_await w` after start_event.
+class settle_wait {
+ public:
+  explicit settle_wait(class_host& host) noexcept : host_(host) {}
+  ~settle_wait();
+  settle_wait(const settle_wait&) = delete;
+  settle_wait& operator=(const settle_wait&) = delete;
+
+  [[nodiscard]] bool await_ready() const noexcept { return settled_; }
+  void await_suspend(std::coroutine_handle<> h) noexcept;
+  void await_resume() noexcept;
+
+ private:
+  friend class class_host;
+  class_host& host_;
+  std::uint64_t id_ = 0;
+  std::uint64_t actor_ = 0;  // the handle of the actor whose event this is
+  std::coroutine_handle<> waiting_;
+  cairn::actor* owner_ = nullptr;
+  bool settled_ = false;
+  bool ok_ = false;
+  v8::Global<v8::Value> value_;
+  std::string failure_;  // the host failed the event (a limit, a reset)
+};
+
+/// What an operation the JS started (a call to another actor) came back with.
+struct op_outcome {
+  enum class kind { cloned, json, response, error } what = kind::error;
+  std::string bytes;          // cloned: the result; error: the error by structured clone, if any
+  boost::json::value json;
+  http::response response;
+  std::string message;        // error: for an error that did not come from JS
+};
+
+class class_host final : public sandbox::detail::guest_scope, public std::enable_shared_from_this<class_host> {
+ public:
+  class_host(registry_state& reg, class_entry& cls, unsigned shard);
+  ~class_host() override;
+
+  [[nodiscard]] bool wasm_granted() const noexcept override { return false; }
+  [[nodiscard]] std::size_t console_bytes() const noexcept override { return 16u << 10; }
+  void append_console(std::string_view level, std::string text) override;
+
+  [[nodiscard]] registry_state& registry() noexcept { return reg_; }
+  [[nodiscard]] class_entry& entry() noexcept { return cls_; }
+  [[nodiscard]] v8::Isolate* iso() const noexcept { return iso_.get(); }
+
+  /// Makes the JS object of `a` (runs the constructor); throws js_error.
+  void construct(js_actor& a, std::uint64_t handle);
+  void destroy(std::uint64_t handle) noexcept;
+  [[nodiscard]] js_actor* find(std::uint64_t handle) noexcept;
+  [[nodiscard]] v8::Local<v8::Object> object_of(std::uint64_t handle);
+
+  using event_body = std::function<v8::MaybeLocal<v8::Value>(v8::Local<v8::Context>, v8::Local<v8::Object> self)>;
+  /// Starts an event of `a`: `body` returns the handler's result (a value or
+  /// a promise), which `w` settles with.
+  void start_event(js_actor& a, settle_wait& w, const event_body& body);
+
+  /// The settled result; each throws js_error if the promise was rejected or
+  /// the host failed the event.
+  boost::json::value take_json(settle_wait& w);
+  std::string take_cloned(settle_wait& w);
+  http::response take_response(settle_wait& w);
+  void take_void(settle_wait& w);
+
+  // ---- for natives (inside a slice) ----
+  /// The actor of `handle`, or a thrown JS error saying it was reset.
+  js_actor* actor_arg(v8::Local<v8::Value> handle);
+  /// The actor whose slice is running, or a thrown JS error if none is.
+  js_actor* current();
+  /// Starts `op` once the running slice has ended, as `a`; its outcome
+  /// settles the returned promise.
+  v8::Local<v8::Promise> begin_op(v8::Local<v8::Context> ctx, js_actor& a, std::function<task<op_outcome>()> op);
+  /// The actor reset itself (blockConcurrencyWhile's callback failed).
+  void reset_later(std::uint64_t handle);
+  /// Writes of `a` happened in this slice.
+  void touched(js_actor& a);
+
+  void complete_op(std::uint64_t op, op_outcome out);
+  void unwatch(settle_wait& w) noexcept;
+
+ private:
+  struct entered;
+  struct pending_op {
+    std::uint64_t actor = 0;
+    v8::Global<v8::Promise::Resolver> resolver;
+  };
+  struct slot {
+    js_actor* native = nullptr;
+    v8::Global<v8::Object> object;
+  };
+
+  /// Runs `body` as actor `handle` (0: no actor) in the context.
+  void slice(std::uint64_t handle, const std::function<void(v8::Local<v8::Context>)>& body);
+  void load(v8::Local<v8::Context> ctx);
+  void watch(v8::Local<v8::Context> ctx, v8::Local<v8::Promise> p, settle_wait& w);
+  static void on_settled(const v8::FunctionCallbackInfo<v8::Value>& info);
+  void fail_waits_of(std::uint64_t handle, const std::string& why);
+  void after_slice();
+  [[noreturn]] void throw_rejection(settle_wait& w, v8::Local<v8::Context> ctx);
+
+  registry_state& reg_;
+  class_entry& cls_;
+  unsigned shard_;
+  sandbox::detail::tenant_isolate isolate_;
+  v8::Global<v8::Context> ctx_;
+  v8::Global<v8::Function> class_;     // the exported class
+  v8::Global<v8::Object> glue_;        // __cairn_install's helpers
+  v8::Global<v8::Object> env_;
+  std::string load_error_;             // set if the module failed to load
+  std::string load_stack_;
+  std::unordered_map<std::uint64_t, slot> actors_;
+  std::unordered_map<std::uint64_t, settle_wait*> waits_;
+  std::uint64_t next_wait_ = 1;
+  std::deque<std::uint64_t> ready_;    // waits settled, to resume after the slice
+  std::unordered_map<std::uint64_t, pending_op> ops_;
+  std::uint64_t next_op_ = 1;
+  std::vector<std::pair<std::uint64_t, std::function<task<op_outcome>()>>> to_start_;
+  std::vector<std::uint64_t> to_reset_;
+  std::vector<js_actor*> touched_;
+  std::uint64_t slice_seq_ = 0;
+  std::uint64_t current_ = 0;  // the handle of the actor whose slice runs
+};
+
+}  // namespace cairn::js::detail

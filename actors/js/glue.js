@@ -1,0 +1,234 @@
+// "cloudflare:workers" as cairn provides it to JavaScript actors, and the glue
+// between an actor's JS object and its host. The host compiles this module in
+// each class's context and calls install(natives) once, before any of the
+// class's own code runs; everything an actor reaches (ctx, ctx.storage, env
+// stubs) is made here over a handful of natives that take the actor's handle.
+
+let N = null;
+
+export class DurableObject {
+  constructor(ctx, env) {
+    this.ctx = ctx;
+    this.env = env;
+  }
+}
+export class WorkerEntrypoint {
+  constructor(ctx, env) {
+    this.ctx = ctx;
+    this.env = env;
+  }
+}
+export class RpcTarget {}
+
+class DurableObjectId {
+  #hex;
+  #name;
+  constructor(hex, name) {
+    this.#hex = hex;
+    this.#name = name;
+  }
+  toString() { return this.#hex; }
+  get name() { return this.#name; }
+  equals(other) { return other instanceof DurableObjectId && other.#hex === this.#hex; }
+}
+
+// ---- SQL --------------------------------------------------------------------------------
+
+function rowObject(columns, row) {
+  const o = {};
+  for (let i = 0; i < columns.length; i++) o[columns[i]] = row[i];
+  return o;
+}
+
+class SqlStorageCursor {
+  #columns;
+  #rows;
+  #next = 0;
+  #read;
+  #written;
+  constructor(r) {
+    this.#columns = r.columns;
+    this.#rows = r.rows;
+    this.#read = r.rowsRead;
+    this.#written = r.rowsWritten;
+  }
+  get columnNames() { return this.#columns.slice(); }
+  get rowsRead() { return this.#read; }
+  get rowsWritten() { return this.#written; }
+  next() {
+    if (this.#next >= this.#rows.length) return { done: true, value: undefined };
+    return { done: false, value: rowObject(this.#columns, this.#rows[this.#next++]) };
+  }
+  [Symbol.iterator]() { return this; }
+  toArray() {
+    const out = [];
+    for (const row of this) out.push(row);
+    return out;
+  }
+  one() {
+    const rest = this.toArray();
+    if (rest.length === 0) throw new Error("Expected exactly one result from SQL query, but got no results.");
+    if (rest.length > 1) throw new Error("Expected exactly one result from SQL query, but got multiple results.");
+    return rest[0];
+  }
+  raw() {
+    const cursor = this;
+    const rows = this.#rows;
+    return {
+      next() {
+        if (cursor.#next >= rows.length) return { done: true, value: undefined };
+        return { done: false, value: rows[cursor.#next++].slice() };
+      },
+      [Symbol.iterator]() { return this; },
+      toArray() {
+        const out = [];
+        for (const row of this) out.push(row);
+        return out;
+      },
+      get columnNames() { return cursor.columnNames; },
+    };
+  }
+}
+
+class SqlStorage {
+  #h;
+  constructor(h) { this.#h = h; }
+  exec(query, ...bindings) { return new SqlStorageCursor(N.sqlExec(this.#h, String(query), bindings)); }
+  get databaseSize() { return N.databaseSize(this.#h); }
+}
+
+// ---- key-value --------------------------------------------------------------------------
+
+function keyList(keys) {
+  return keys.map((k) => String(k));
+}
+
+class SyncKvStorage {
+  #h;
+  constructor(h) { this.#h = h; }
+  get(key) { return N.kvGet(this.#h, String(key)); }
+  put(key, value) { N.kvPut(this.#h, [String(key)], [value]); }
+  delete(key) { return N.kvDelete(this.#h, [String(key)]) > 0; }
+  list(options = {}) { return N.kvList(this.#h, options ?? {})[Symbol.iterator](); }
+}
+
+class DurableObjectStorage {
+  #h;
+  constructor(h) {
+    this.#h = h;
+    this.sql = new SqlStorage(h);
+    this.kv = new SyncKvStorage(h);
+  }
+  // The async methods run at once (storage is local): their promises are
+  // settled when they return, and no other event runs in between.
+  async get(keys) {
+    if (Array.isArray(keys)) return new Map(N.kvGetMany(this.#h, keyList(keys)));
+    return N.kvGet(this.#h, String(keys));
+  }
+  async put(keyOrEntries, value) {
+    if (typeof keyOrEntries === "object" && keyOrEntries !== null) {
+      const keys = Object.keys(keyOrEntries);
+      N.kvPut(this.#h, keys, keys.map((k) => keyOrEntries[k]));
+    } else {
+      N.kvPut(this.#h, [String(keyOrEntries)], [value]);
+    }
+  }
+  async delete(keys) {
+    if (Array.isArray(keys)) return N.kvDelete(this.#h, keyList(keys));
+    return N.kvDelete(this.#h, [String(keys)]) > 0;
+  }
+  async list(options = {}) { return new Map(N.kvList(this.#h, options ?? {})); }
+  async deleteAll() { N.kvDeleteAll(this.#h); }
+  async getAlarm() { return N.getAlarm(this.#h); }
+  async setAlarm(when) {
+    const ms = when instanceof Date ? when.getTime() : Number(when);
+    if (!Number.isFinite(ms)) throw new TypeError("setAlarm() takes a Date or a number of milliseconds since the epoch");
+    N.setAlarm(this.#h, ms);
+  }
+  async deleteAlarm() { N.deleteAlarm(this.#h); }
+  // What the actor sends after a write leaves only once the write is durable
+  // (the output gate), so nothing outside can tell sync() from this.
+  async sync() {}
+  transactionSync(fn) { return N.transactionSync(this.#h, fn); }
+}
+
+// ---- the state object (ctx) -----------------------------------------------------------
+
+class DurableObjectState {
+  #h;
+  constructor(h, id) {
+    this.#h = h;
+    this.id = id;
+    this.storage = new DurableObjectStorage(h);
+  }
+  blockConcurrencyWhile(fn) {
+    N.block(this.#h);
+    let p;
+    try {
+      p = Promise.resolve(fn());
+    } catch (e) {
+      p = Promise.reject(e);
+    }
+    const h = this.#h;
+    // A callback that fails leaves the object in a state nobody checked: it is reset.
+    return p.then(
+      (v) => { N.unblock(h, false); return v; },
+      (e) => { N.unblock(h, true); throw e; });
+  }
+  waitUntil(promise) { Promise.resolve(promise).catch(() => {}); }
+}
+
+// ---- stubs of other actors (env bindings) ---------------------------------------------
+
+function headerList(headers) {
+  const out = [];
+  headers.forEach((value, name) => out.push([name, value]));
+  return out;
+}
+
+async function stubFetch(ns, hex, input, init) {
+  const req = new Request(input, init);
+  const body = req.method === "GET" || req.method === "HEAD" ? undefined : await req.arrayBuffer();
+  const r = await N.fetch(ns, hex, req.url, req.method, headerList(req.headers), body);
+  const nullBody = r.status === 101 || r.status === 204 || r.status === 205 || r.status === 304;
+  return new Response(nullBody ? null : r.body, { status: r.status, headers: r.headers });
+}
+
+function makeStub(ns, id) {
+  const hex = id.toString();
+  return new Proxy(Object.create(null), {
+    get(_, prop) {
+      if (typeof prop !== "string" || prop === "then") return undefined;
+      if (prop === "id") return id;
+      if (prop === "name") return id.name;
+      if (prop === "fetch") return (input, init) => stubFetch(ns, hex, input, init);
+      return (...args) => N.call(ns, hex, prop, args);
+    },
+    set() { return false; },
+  });
+}
+
+function makeNamespace(ns) {
+  const self = {
+    idFromName(name) { return new DurableObjectId(N.idFromName(ns, String(name)), String(name)); },
+    newUniqueId() { return new DurableObjectId(N.newUniqueId(ns)); },
+    idFromString(hex) { return new DurableObjectId(N.idFromString(ns, String(hex))); },
+    get(id) {
+      if (!(id instanceof DurableObjectId)) throw new TypeError("get() takes a DurableObjectId (from idFromName, newUniqueId or idFromString)");
+      return makeStub(ns, id);
+    },
+    getByName(name) { return makeStub(ns, self.idFromName(name)); },
+  };
+  return Object.freeze(self);
+}
+
+// ---- the host's side ---------------------------------------------------------------
+
+export function __cairn_install(natives) {
+  if (N) throw new Error("already installed");
+  N = natives;
+  return Object.freeze({
+    state: (h, hex, name) => new DurableObjectState(h, new DurableObjectId(hex, name)),
+    namespace: makeNamespace,
+  });
+}

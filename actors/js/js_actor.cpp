@@ -1,0 +1,143 @@
+#include <tuple>
+
+#include <cairn/js/js_actor.hpp>
+
+#include <atomic>
+
+#include <cairn/js/registry.hpp>
+#include <cairn/runtime.hpp>
+#include <cairn/storage.hpp>
+
+#include "class_host.hpp"
+#include "registry_state.hpp"
+#include "sandbox/natives.hpp"
+#include "sandbox/values.hpp"
+
+namespace cairn::js {
+namespace json = boost::json;
+namespace sd = cairn::sandbox::detail;
+using detail::settle_wait;
+using sd::v8_string;
+
+namespace {
+
+std::atomic<std::uint64_t> next_handle{1};
+
+// The RPC receiver's method `name`: an own or inherited function that is not
+// the constructor nor one of Object.prototype's.
+v8::MaybeLocal<v8::Function> rpc_method(v8::Local<v8::Context> ctx, v8::Local<v8::Object> self, const std::string& name) {
+  v8::Isolate* iso = ctx->GetIsolate();
+  auto key = v8_string(iso, name);
+  v8::Local<v8::Value> f, base;
+  if (name != "constructor" && self->Get(ctx, key).ToLocal(&f) && f->IsFunction()) {
+    auto object_proto = v8::Object::New(iso)->GetPrototype().As<v8::Object>();
+    if (!object_proto->Get(ctx, key).ToLocal(&base) || base != f) return f.As<v8::Function>();
+  }
+  iso->ThrowException(v8::Exception::TypeError(
+      v8_string(iso, "The RPC receiver does not implement the method \"" + name + "\".")));
+  return {};
+}
+
+v8::MaybeLocal<v8::Value> invoke(v8::Local<v8::Context> ctx, v8::Local<v8::Object> self, const std::string& method,
+                                 v8::Local<v8::Value> args) {
+  v8::Local<v8::Function> f;
+  if (!rpc_method(ctx, self, method).ToLocal(&f)) return {};
+  if (!args->IsArray()) return {};
+  auto a = args.As<v8::Array>();
+  std::vector<v8::Local<v8::Value>> argv(a->Length());
+  for (uint32_t i = 0; i < a->Length(); ++i)
+    if (!a->Get(ctx, i).ToLocal(&argv[i])) return {};
+  return f->Call(ctx, self, static_cast<int>(argv.size()), argv.data());
+}
+
+}  // namespace
+
+js_actor::js_actor() = default;
+
+js_actor::~js_actor() {
+  if (host_) host_->destroy(handle_);
+}
+
+task<void> js_actor::on_start() {
+  auto& reg = runtime().service<registry>().state();
+  detail::class_entry* cls = reg.class_of(id().ns());
+  if (!cls) throw std::logic_error("cairn: " + id().namespace_name() + " is not a JS namespace");
+  host_ = reg.host_for(*cls);
+  handle_ = next_handle.fetch_add(1, std::memory_order_relaxed);
+  host_->construct(*this, handle_);
+  co_return;
+}
+
+task<json::value> js_actor::call(std::string method, json::array args) {
+  settle_wait w(*host_);
+  const std::string text = json::serialize(args);
+  host_->start_event(*this, w, [&](v8::Local<v8::Context> ctx, v8::Local<v8::Object> self) -> v8::MaybeLocal<v8::Value> {
+    v8::Local<v8::Value> parsed;
+    if (!v8::JSON::Parse(ctx, v8_string(ctx->GetIsolate(), text)).ToLocal(&parsed)) return {};
+    return invoke(ctx, self, method, parsed);
+  });
+  co_await w;
+  co_return host_->take_json(w);
+}
+
+task<std::string> js_actor::call_cloned(std::string method, std::string args) {
+  settle_wait w(*host_);
+  host_->start_event(*this, w, [&](v8::Local<v8::Context> ctx, v8::Local<v8::Object> self) -> v8::MaybeLocal<v8::Value> {
+    v8::Local<v8::Value> in;
+    if (!sd::clone_in(ctx, args).ToLocal(&in)) return {};
+    return invoke(ctx, self, method, in);
+  });
+  co_await w;
+  co_return host_->take_cloned(w);
+}
+
+task<http::response> js_actor::fetch(http::request request) {
+  settle_wait w(*host_);
+  sandbox::outbound_request req;
+  req.method = std::string(request.method_string());
+  std::string host = "localhost";
+  for (const auto& f : request) {
+    if (f.name() == http::field::host) host = std::string(f.value());
+    req.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+  }
+  const std::string target(request.target());
+  req.url = target.starts_with("http://") || target.starts_with("https://") ? target : "http://" + host + target;
+  req.body = std::move(request.body());
+  host_->start_event(*this, w, [&](v8::Local<v8::Context> ctx, v8::Local<v8::Object> self) -> v8::MaybeLocal<v8::Value> {
+    v8::Isolate* iso = ctx->GetIsolate();
+    v8::Local<v8::Value> f;
+    if (!self->Get(ctx, v8_string(iso, "fetch")).ToLocal(&f)) return {};
+    if (!f->IsFunction()) {
+      iso->ThrowException(v8::Exception::TypeError(v8_string(iso, "the Durable Object class has no fetch() handler")));
+      return {};
+    }
+    v8::Local<v8::Promise> p;
+    if (!sd::natives::call_fetch_handler(ctx, self, f.As<v8::Function>(), v8::Object::New(iso), req)
+             .ToLocal(&p))
+      return {};
+    return p;
+  });
+  co_await w;
+  co_return host_->take_response(w);
+}
+
+task<void> js_actor::alarm(alarm_info info) {
+  settle_wait w(*host_);
+  host_->start_event(*this, w, [&](v8::Local<v8::Context> ctx, v8::Local<v8::Object> self) -> v8::MaybeLocal<v8::Value> {
+    v8::Isolate* iso = ctx->GetIsolate();
+    v8::Local<v8::Value> f;
+    if (!self->Get(ctx, v8_string(iso, "alarm")).ToLocal(&f)) return {};
+    if (!f->IsFunction()) {
+      iso->ThrowException(v8::Exception::TypeError(v8_string(iso, "the Durable Object class has no alarm() handler")));
+      return {};
+    }
+    v8::Local<v8::Name> names[] = {v8_string(iso, "retryCount"), v8_string(iso, "isRetry")};
+    v8::Local<v8::Value> values[] = {v8::Number::New(iso, info.retry_count), v8::Boolean::New(iso, info.is_retry())};
+    v8::Local<v8::Value> arg = v8::Object::New(iso, v8::Object::New(iso)->GetPrototype(), names, values, 2);
+    return f.As<v8::Function>()->Call(ctx, self, 1, &arg);
+  });
+  co_await w;
+  host_->take_void(w);
+}
+
+}  // namespace cairn::js

@@ -1,0 +1,76 @@
+#pragma once
+/// `cairn::js::js_actor`: the native actor that hosts one JavaScript actor (an
+/// instance of a js_class) and feeds it its events as turns, with the same
+/// semantics as any native actor: one event at a time except at awaits on
+/// something other than storage, atomic writes between awaits, the output
+/// gate, the alarm, hibernation.
+///
+/// From C++: `co_await ref.call(&js_actor::call, "increment", json::array{5})`
+/// (arguments and result as JSON), or `cairn::js::call(ref, "increment", {5})`.
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include <boost/json/array.hpp>
+#include <boost/json/value.hpp>
+
+#include <cairn/actor.hpp>
+#include <cairn/actor_ref.hpp>
+#include <cairn/http/message.hpp>
+#include <cairn/task.hpp>
+
+namespace cairn::js {
+
+namespace detail {
+class class_host;
+}
+
+class js_actor : public actor {
+ public:
+  js_actor();
+  ~js_actor() override;
+
+  /// Constructs the JS object (runs the class's constructor).
+  task<void> on_start();
+
+  /// Calls the public method `method` with JSON arguments; its (awaited)
+  /// result as JSON. Throws js_error with the JS error's message.
+  task<boost::json::value> call(std::string method, boost::json::array args);
+  /// The same with arguments and result by structured clone (V8's
+  /// serialization format): how JS actors call each other.
+  task<std::string> call_cloned(std::string method, std::string args);
+  /// The class's fetch(request) handler.
+  task<http::response> fetch(http::request request);
+  /// The class's alarm(alarmInfo) handler.
+  task<void> alarm(alarm_info info) override;
+
+  /// The handle natives use to find this actor (never reused in a process).
+  [[nodiscard]] std::uint64_t handle() const noexcept { return handle_; }
+
+ private:
+  std::shared_ptr<detail::class_host> host_;
+  std::uint64_t handle_ = 0;
+};
+
+/// A JS error that crossed into C++: its message ("TypeError: ...") and stack.
+class js_error : public std::runtime_error {
+ public:
+  js_error(const std::string& message, std::string stack, std::string serialized = {})
+      : std::runtime_error(message), stack_(std::move(stack)), serialized_(std::move(serialized)) {}
+  [[nodiscard]] const std::string& stack() const noexcept { return stack_; }
+  /// The error object by structured clone, when it came from JS (so a JS
+  /// caller can rethrow it with its type).
+  [[nodiscard]] const std::string& serialized() const noexcept { return serialized_; }
+
+ private:
+  std::string stack_;
+  std::string serialized_;
+};
+
+/// `co_await js::call(ref, "increment", args)`.
+inline task<boost::json::value> call(actor_ref<js_actor> ref, std::string method, boost::json::array args) {
+  co_return co_await ref.call(&js_actor::call, std::move(method), std::move(args));
+}
+
+}  // namespace cairn::js
