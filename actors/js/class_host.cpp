@@ -73,11 +73,11 @@ struct class_host::entered {
 };
 
 class_host::class_host(registry_state& reg, class_entry& cls, unsigned shard)
-    : guest_scope(isolate_),
+    : isolate_holder(sd::isolate_key{"js:" + cls.name, cls.cls.limits.heap_bytes, cls.cls.limits.array_buffer_bytes}),
+      guest_scope(isolate_),
       reg_(reg),
       cls_(cls),
-      shard_(shard),
-      isolate_(sd::isolate_key{"js:" + cls.name, cls.cls.limits.heap_bytes, cls.cls.limits.array_buffer_bytes}) {
+      shard_(shard) {
   v8::Isolate* i = iso();
   v8::Isolate::Scope is(i);
   v8::HandleScope hs(i);
@@ -288,7 +288,7 @@ void class_host::reset_later(std::uint64_t handle) { to_reset_.push_back(handle)
 // Outside every slice: resets, then the operations the slice started, then
 // the coroutines whose promises settled.
 void class_host::after_slice() {
-  auto self = shared_from_this();  // a reset may drop the last actor holding us
+  auto self = weak_from_this().lock();  // a reset may drop the last actor holding us (none while constructing)
   while (!to_reset_.empty() || !to_start_.empty() || !ready_.empty()) {
     if (!to_reset_.empty()) {
       const std::uint64_t h = to_reset_.back();

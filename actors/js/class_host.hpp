@@ -62,7 +62,15 @@ struct op_outcome {
   std::string message;        // error: for an error that did not come from JS
 };
 
-class class_host final : public sandbox::detail::guest_scope, public std::enable_shared_from_this<class_host> {
+/// The isolate, as a base so that it outlives the guest_scope's handles.
+struct isolate_holder {
+  explicit isolate_holder(sandbox::detail::isolate_key key) : isolate_(std::move(key)) {}
+  sandbox::detail::tenant_isolate isolate_;
+};
+
+class class_host final : private isolate_holder,
+                         public sandbox::detail::guest_scope,
+                         public std::enable_shared_from_this<class_host> {
  public:
   class_host(registry_state& reg, class_entry& cls, unsigned shard);
   ~class_host() override;
@@ -132,7 +140,6 @@ class class_host final : public sandbox::detail::guest_scope, public std::enable
   registry_state& reg_;
   class_entry& cls_;
   unsigned shard_;
-  sandbox::detail::tenant_isolate isolate_;
   v8::Global<v8::Context> ctx_;
   v8::Global<v8::Function> class_;     // the exported class
   v8::Global<v8::Object> glue_;        // __cairn_install's helpers
