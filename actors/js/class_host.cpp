@@ -48,6 +48,20 @@ task<void> run_op(std::weak_ptr<class_host> host, std::uint64_t id, std::functio
   if (auto h = host.lock()) h->complete_op(id, std::move(out));
 }
 
+// Resets a JS actor after the current event: the event that failed must
+// reach its caller first (a reset voids what the old instance still sends).
+struct deferred_reset final : cairn::detail::work_item {
+  deferred_reset(const actor_id& i, std::uint64_t h) : work_item(&on_item), id(i), handle(h) {}
+  static void on_item(work_item* w, cairn::detail::op o, std::exception_ptr) {
+    std::unique_ptr<deferred_reset> self(static_cast<deferred_reset*>(w));
+    if (o != cairn::detail::op::run) return;
+    cairn::actor* a = cairn::detail::shard::current()->find(self->id);
+    if (a && static_cast<js_actor*>(a)->handle() == self->handle) cairn::detail::reset_instance(*a);
+  }
+  actor_id id;
+  std::uint64_t handle;
+};
+
 }  // namespace
 
 // ---- settle_wait -------------------------------------------------------------------
@@ -285,35 +299,37 @@ void class_host::fail_waits_of(std::uint64_t handle, const std::string& why) {
 
 void class_host::reset_later(std::uint64_t handle) { to_reset_.push_back(handle); }
 
-// Outside every slice: resets, then the operations the slice started, then
-// the coroutines whose promises settled.
+// Outside every slice: the coroutines whose promises settled, the resets,
+// then the operations the slice started.
 void class_host::after_slice() {
   auto self = weak_from_this().lock();  // a reset may drop the last actor holding us (none while constructing)
   while (!to_reset_.empty() || !to_start_.empty() || !ready_.empty()) {
+    // Settled events first: a failed event must reach its caller before its
+    // actor is reset (a reset voids what the old instance still sends).
+    if (!ready_.empty()) {
+      const std::uint64_t id = ready_.front();
+      ready_.pop_front();
+      auto it = waits_.find(id);
+      if (it == waits_.end()) continue;
+      settle_wait* w = it->second;
+      waits_.erase(it);
+      w->id_ = 0;
+      if (w->waiting_) std::exchange(w->waiting_, nullptr).resume();
+      continue;
+    }
     if (!to_reset_.empty()) {
       const std::uint64_t h = to_reset_.back();
       to_reset_.pop_back();
-      if (js_actor* a = find(h)) cairn::detail::reset_instance(*a);
+      if (js_actor* a = find(h)) cairn::detail::shard::current()->post_task(new deferred_reset(a->id(), h));
       continue;
     }
-    if (!to_start_.empty()) {
-      auto [id, op] = std::move(to_start_.front());
-      to_start_.erase(to_start_.begin());
-      cairn::actor* saved = cairn::detail::current_actor;
-      auto it = ops_.find(id);
-      cairn::detail::current_actor = it != ops_.end() ? find(it->second.actor) : nullptr;
-      cairn::spawn(run_op(weak_from_this(), id, std::move(op)));
-      cairn::detail::current_actor = saved;
-      continue;
-    }
-    const std::uint64_t id = ready_.front();
-    ready_.pop_front();
-    auto it = waits_.find(id);
-    if (it == waits_.end()) continue;
-    settle_wait* w = it->second;
-    waits_.erase(it);
-    w->id_ = 0;
-    if (w->waiting_) std::exchange(w->waiting_, nullptr).resume();
+    auto [id, op] = std::move(to_start_.front());
+    to_start_.erase(to_start_.begin());
+    cairn::actor* saved = cairn::detail::current_actor;
+    auto it = ops_.find(id);
+    cairn::detail::current_actor = it != ops_.end() ? find(it->second.actor) : nullptr;
+    cairn::spawn(run_op(weak_from_this(), id, std::move(op)));
+    cairn::detail::current_actor = saved;
   }
 }
 
