@@ -160,14 +160,20 @@ BOOST_AUTO_TEST_CASE(fetch_handlers_take_requests_and_give_responses) {
   js_world w;
   auto ns = w.add("WEB", "Web", R"js(
     export class Web {
+      constructor(ctx, env) { this.env = env; }
       async fetch(request) {
         const url = new URL(request.url);
         const body = request.method === "POST" ? await request.text() : "";
         return new Response(JSON.stringify({ path: url.pathname, q: url.searchParams.get("q"), body }),
                             { status: 201, headers: { "x-kind": "js" } });
       }
+      async viaStub() {
+        const r = await this.env.WEB.getByName("other").fetch("http://example.com/p?q=2", { method: "POST", body: "b" });
+        return [r.status, r.headers.get("x-kind"), await r.json()];
+      }
     }
-  )js");
+  )js", {{"WEB", "WEB"}});
+  BOOST_TEST(json::serialize(w.call(ns, "front", "viaStub")) == R"([201,"js",{"path":"/p","q":"2","body":"b"}])");
   cairn::http::request req(cairn::http::verb::post, "/hello?q=1", 11);
   req.set(cairn::http::field::host, "example.com");
   req.body() = "hi there";
