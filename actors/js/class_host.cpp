@@ -203,6 +203,21 @@ void class_host::destroy(std::uint64_t handle) noexcept {
   if (it == actors_.end()) return;
   it->second.object.Reset();
   actors_.erase(it);
+  if (glue_.IsEmpty()) return;
+  entered e(*this);
+  v8::TryCatch tc(iso());
+  v8::Local<v8::Value> forget;
+  v8::Local<v8::Value> arg = v8::Number::New(iso(), static_cast<double>(handle));
+  if (glue_.Get(iso())->Get(e.ctx, v8_string(iso(), "forget")).ToLocal(&forget) && forget->IsFunction())
+    std::ignore = forget.As<v8::Function>()->Call(e.ctx, v8::Undefined(iso()), 1, &arg);
+}
+
+v8::MaybeLocal<v8::Value> class_host::socket_object(v8::Local<v8::Context> ctx, std::uint64_t handle, std::uint64_t id) {
+  v8::Local<v8::Value> make;
+  if (!glue_.Get(iso())->Get(ctx, v8_string(iso(), "socket")).ToLocal(&make)) return {};
+  v8::Local<v8::Value> args[] = {v8::Number::New(iso(), static_cast<double>(handle)),
+                                 v8::Number::New(iso(), static_cast<double>(id))};
+  return make.As<v8::Function>()->Call(ctx, v8::Undefined(iso()), 2, args);
 }
 
 js_actor* class_host::find(std::uint64_t handle) noexcept {

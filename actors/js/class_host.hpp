@@ -88,6 +88,8 @@ class class_host final : private isolate_holder,
   void destroy(std::uint64_t handle) noexcept;
   [[nodiscard]] js_actor* find(std::uint64_t handle) noexcept;
   [[nodiscard]] v8::Local<v8::Object> object_of(std::uint64_t handle);
+  /// The JS object of socket `id` in actor `handle` (one per socket per instance).
+  v8::MaybeLocal<v8::Value> socket_object(v8::Local<v8::Context> ctx, std::uint64_t handle, std::uint64_t id);
 
   using event_body = std::function<v8::MaybeLocal<v8::Value>(v8::Local<v8::Context>, v8::Local<v8::Object> self)>;
   /// Starts an event of `a`: `body` returns the handler's result (a value or

@@ -152,6 +152,80 @@ class DurableObjectStorage {
   transactionSync(fn) { return N.transactionSync(this.#h, fn); }
 }
 
+// ---- WebSockets (hibernatable) ----------------------------------------------------------
+
+// The JS objects of each actor's sockets, by socket id, so that one socket is
+// one object within an instance (the host forgets an actor when it goes).
+const socketsOf = new Map();
+
+function socketObject(h, id) {
+  let mine = socketsOf.get(h);
+  if (!mine) socketsOf.set(h, (mine = new Map()));
+  let ws = mine.get(id);
+  if (!ws) {
+    ws = new WebSocket(kServer);
+    ws[kBind](h, id);
+    mine.set(id, ws);
+  }
+  return ws;
+}
+
+const kServer = Symbol("server");
+const kBind = Symbol("bind");
+const kSocket = Symbol("socket");
+const kId = Symbol("id");
+
+export class WebSocket {
+  static CONNECTING = 0;
+  static OPEN = 1;
+  static CLOSING = 2;
+  static CLOSED = 3;
+  #h = 0;
+  #id = 0;
+  #side;
+  constructor(side) {
+    if (side !== kServer && side !== "client") throw new TypeError("WebSockets come from a WebSocketPair");
+    this.#side = side;
+  }
+  [kBind](h, id) { this.#h = h; this.#id = id; }
+  get [kSocket]() { return this.#side === kServer ? this : null; }
+  get [kId]() { return this.#id; }
+  get readyState() { return this.#id === 0 ? 0 : N.wsOpen(this.#h, this.#id) ? 1 : 3; }
+  #check(what) {
+    if (this.#side !== kServer) throw new TypeError(what + "(): this is the client end; the client has it");
+    if (this.#id === 0) throw new TypeError(what + "(): the socket was not accepted (ctx.acceptWebSocket)");
+  }
+  send(data) { this.#check("send"); N.wsSend(this.#h, this.#id, data); }
+  close(code, reason) { this.#check("close"); N.wsClose(this.#h, this.#id, code ?? 1000, reason ?? ""); }
+  serializeAttachment(value) { this.#check("serializeAttachment"); N.wsSetAttachment(this.#h, this.#id, value); }
+  deserializeAttachment() { this.#check("deserializeAttachment"); return N.wsGetAttachment(this.#h, this.#id); }
+  accept() { throw new TypeError("accept(): a Durable Object accepts with ctx.acceptWebSocket(ws), which keeps it across hibernation"); }
+  static [kBind](h, server, id) {
+    server[kBind](h, id);
+    let mine = socketsOf.get(h);
+    if (!mine) socketsOf.set(h, (mine = new Map()));
+    mine.set(id, server);
+  }
+}
+
+export class WebSocketPair {
+  constructor() {
+    this[0] = new WebSocket("client");
+    this[1] = new WebSocket(kServer);
+  }
+}
+
+export class WebSocketRequestResponsePair {
+  #request;
+  #response;
+  constructor(request, response) {
+    this.#request = String(request);
+    this.#response = String(response);
+  }
+  get request() { return this.#request; }
+  get response() { return this.#response; }
+}
+
 // ---- the state object (ctx) -----------------------------------------------------------
 
 class DurableObjectState {
@@ -176,6 +250,24 @@ class DurableObjectState {
       (e) => { N.unblock(h, true); throw e; });
   }
   waitUntil(promise) { Promise.resolve(promise).catch(() => {}); }
+  acceptWebSocket(ws, tags = []) {
+    if (!(ws instanceof WebSocket) || !ws[kSocket]) throw new TypeError("acceptWebSocket() takes the server end of a WebSocketPair");
+    if (ws.readyState !== 0) throw new TypeError("acceptWebSocket(): this socket was accepted already");
+    const id = N.wsAccept(this.#h, Array.from(tags, String));
+    WebSocket[kBind](this.#h, ws, id);
+  }
+  getWebSockets(tag) {
+    return N.wsList(this.#h, tag === undefined ? "" : String(tag)).map((id) => socketObject(this.#h, id));
+  }
+  getTags(ws) {
+    if (!(ws instanceof WebSocket) || ws.readyState === 0) throw new TypeError("getTags() takes an accepted WebSocket");
+    return N.wsTags(this.#h, ws[kId]);
+  }
+  setWebSocketAutoResponse(pair) {
+    if (pair === undefined) return N.wsAutoResponse(this.#h, "", "");
+    if (!(pair instanceof WebSocketRequestResponsePair)) throw new TypeError("setWebSocketAutoResponse() takes a WebSocketRequestResponsePair");
+    N.wsAutoResponse(this.#h, pair.request, pair.response);
+  }
 }
 
 // ---- stubs of other actors (env bindings) ---------------------------------------------
@@ -227,8 +319,13 @@ function makeNamespace(ns) {
 export function __cairn_install(natives) {
   if (N) throw new Error("already installed");
   N = natives;
+  // WebSocketPair and WebSocketRequestResponsePair are globals in workerd.
+  for (const [name, value] of [["WebSocketPair", WebSocketPair], ["WebSocketRequestResponsePair", WebSocketRequestResponsePair]])
+    Object.defineProperty(globalThis, name, { value, writable: true, configurable: true });
   return Object.freeze({
     state: (h, hex, name) => new DurableObjectState(h, new DurableObjectId(hex, name)),
     namespace: makeNamespace,
+    socket: socketObject,
+    forget: (h) => socketsOf.delete(h),
   });
 }

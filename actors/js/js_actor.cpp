@@ -3,6 +3,7 @@
 #include <cairn/js/js_actor.hpp>
 
 #include <atomic>
+#include <cstring>
 
 #include <cairn/js/registry.hpp>
 #include <cairn/runtime.hpp>
@@ -48,6 +49,29 @@ v8::MaybeLocal<v8::Value> invoke(v8::Local<v8::Context> ctx, v8::Local<v8::Objec
   for (uint32_t i = 0; i < a->Length(); ++i)
     if (!a->Get(ctx, i).ToLocal(&argv[i])) return {};
   return f->Call(ctx, self, static_cast<int>(argv.size()), argv.data());
+}
+
+// The arguments after the socket object: (message), (code, reason, wasClean) or (error).
+using socket_args = std::function<std::vector<v8::Local<v8::Value>>(v8::Local<v8::Context>)>;
+
+task<void> socket_event(std::shared_ptr<detail::class_host> host, js_actor& self, http::websocket ws,
+                        const char* handler, socket_args more) {
+  self.remember(ws);
+  settle_wait w(*host);
+  const std::uint64_t id = ws.id();
+  host->start_event(self, w, [&](v8::Local<v8::Context> ctx, v8::Local<v8::Object> object) -> v8::MaybeLocal<v8::Value> {
+    v8::Isolate* iso = ctx->GetIsolate();
+    v8::Local<v8::Value> f;
+    if (!object->Get(ctx, v8_string(iso, handler)).ToLocal(&f)) return {};
+    if (!f->IsFunction()) return v8::Undefined(iso);  // a class may leave any of them out
+    v8::Local<v8::Value> ws_object;
+    if (!host->socket_object(ctx, self.handle(), id).ToLocal(&ws_object)) return {};
+    std::vector<v8::Local<v8::Value>> argv{ws_object};
+    for (auto& v : more(ctx)) argv.push_back(v);
+    return f.As<v8::Function>()->Call(ctx, object, static_cast<int>(argv.size()), argv.data());
+  });
+  co_await w;
+  host->take_void(w);
 }
 
 }  // namespace
@@ -103,6 +127,8 @@ task<http::response> js_actor::fetch(http::request request) {
   const std::string target(request.target());
   req.url = target.starts_with("http://") || target.starts_with("https://") ? target : "http://" + host + target;
   req.body = std::move(request.body());
+  upgrade_request_ = http::is_websocket_upgrade(request) ? &request : nullptr;
+  accepted_.reset();
   host_->start_event(*this, w, [&](v8::Local<v8::Context> ctx, v8::Local<v8::Object> self) -> v8::MaybeLocal<v8::Value> {
     v8::Isolate* iso = ctx->GetIsolate();
     v8::Local<v8::Value> f;
@@ -117,8 +143,20 @@ task<http::response> js_actor::fetch(http::request request) {
       return {};
     return p;
   });
+  // acceptWebSocket() belongs before the handler's first await (the request
+  // is this event's only while its first slice runs).
+  upgrade_request_ = nullptr;
+  std::optional<http::response> accepted = std::move(accepted_);
+  accepted_.reset();
   co_await w;
-  co_return host_->take_response(w);
+  http::response res = host_->take_response(w);
+  if (accepted) {
+    if (res.result_int() == 101) co_return std::move(*accepted);
+    // Accepted but not handed over: the client never gets it.
+    for (auto& ws : http::websockets(*this))
+      if (!sockets_.count(ws.id())) ws.close(http::close_code::internal_error, "not returned by fetch");
+  }
+  co_return res;
 }
 
 task<void> js_actor::alarm(alarm_info info) {
@@ -138,6 +176,58 @@ task<void> js_actor::alarm(alarm_info info) {
   });
   co_await w;
   host_->take_void(w);
+}
+
+http::websocket* js_actor::socket(std::uint64_t id) {
+  auto it = sockets_.find(id);
+  if (it != sockets_.end()) return &it->second;
+  for (auto& ws : http::websockets(*this))  // after hibernation, or accepted by an earlier instance
+    if (ws.id() == id) return &(sockets_[id] = ws);
+  return nullptr;
+}
+
+http::websocket js_actor::accept(std::vector<std::string> tags) {
+  if (!upgrade_request_)
+    throw std::logic_error(
+        "acceptWebSocket() takes the socket of a WebSocket upgrade request, before the fetch handler's first await");
+  if (accepted_) throw std::logic_error("acceptWebSocket(): this request's socket was accepted already");
+  http::websocket_accept options;
+  options.tags = std::move(tags);
+  accepted_ = http::accept_websocket(*upgrade_request_, std::move(options));
+  auto all = http::websockets(*this);
+  http::websocket ws = all.back();  // the one just accepted is listed last
+  remember(ws);
+  return ws;
+}
+
+task<void> js_actor::websocket_message(http::websocket ws, http::ws_message m) {
+  std::string data = std::move(m.data);
+  const bool binary = m.binary;
+  socket_args more = [&](v8::Local<v8::Context> ctx) {
+    v8::Isolate* iso = ctx->GetIsolate();
+    if (!binary) return std::vector<v8::Local<v8::Value>>{v8_string(iso, data)};
+    auto ab = v8::ArrayBuffer::New(iso, data.size());
+    if (!data.empty()) std::memcpy(ab->Data(), data.data(), data.size());
+    return std::vector<v8::Local<v8::Value>>{ab};
+  };
+  co_await socket_event(host_, *this, std::move(ws), "webSocketMessage", std::move(more));
+}
+
+task<void> js_actor::websocket_close(http::websocket ws, std::uint16_t code, std::string reason) {
+  socket_args more = [&](v8::Local<v8::Context> ctx) {
+    v8::Isolate* iso = ctx->GetIsolate();
+    return std::vector<v8::Local<v8::Value>>{v8::Integer::NewFromUnsigned(iso, code), v8_string(iso, reason),
+                                             v8::Boolean::New(iso, code != 1006)};
+  };
+  co_await socket_event(host_, *this, std::move(ws), "webSocketClose", std::move(more));
+}
+
+task<void> js_actor::websocket_error(http::websocket ws, std::string what) {
+  socket_args more = [&](v8::Local<v8::Context> ctx) {
+    v8::Isolate* iso = ctx->GetIsolate();
+    return std::vector<v8::Local<v8::Value>>{v8::Exception::Error(v8_string(iso, what))};
+  };
+  co_await socket_event(host_, *this, std::move(ws), "webSocketError", std::move(more));
 }
 
 }  // namespace cairn::js

@@ -10,6 +10,7 @@
 
 #include <cairn/actor_namespace.hpp>
 #include <cairn/errors.hpp>
+#include <cairn/http/websocket.hpp>
 #include <cairn/storage.hpp>
 
 #include "class_host.hpp"
@@ -380,6 +381,130 @@ void unblock(const info& args) {
   if (args[1]->BooleanValue(args.GetIsolate())) h.reset_later(a->handle());
 }
 
+// ---- WebSockets --------------------------------------------------------------------
+
+http::websocket* socket_arg(const info& args, js_actor*& a) {
+  auto& h = host_of(args);
+  a = h.actor_arg(args[0]);
+  if (!a) return nullptr;
+  const double id = args[1]->IsNumber() ? args[1].As<v8::Number>()->Value() : 0;
+  http::websocket* ws = id > 0 ? a->socket(static_cast<std::uint64_t>(id)) : nullptr;
+  if (!ws) throw_type_error(args.GetIsolate(), "this WebSocket is not one of this Durable Object's");
+  return ws;
+}
+
+void ws_accept(const info& args) {
+  auto& h = host_of(args);
+  v8::Isolate* iso = args.GetIsolate();
+  auto ctx = iso->GetCurrentContext();
+  js_actor* a = h.actor_arg(args[0]);
+  std::vector<std::string> tags;
+  if (!a || !read_keys(ctx, args[1], tags)) return;
+  guarded(iso, [&] {
+    auto ws = a->accept(std::move(tags));
+    args.GetReturnValue().Set(v8::Number::New(iso, static_cast<double>(ws.id())));
+  });
+}
+
+void ws_list(const info& args) {
+  auto& h = host_of(args);
+  v8::Isolate* iso = args.GetIsolate();
+  js_actor* a = h.actor_arg(args[0]);
+  if (!a) return;
+  const std::string tag = sd::utf8(iso, args[1]);
+  std::vector<v8::Local<v8::Value>> ids;
+  for (auto& ws : http::websockets(*a, tag)) {
+    a->remember(ws);
+    ids.push_back(v8::Number::New(iso, static_cast<double>(ws.id())));
+  }
+  args.GetReturnValue().Set(v8::Array::New(iso, ids.data(), ids.size()));
+}
+
+void ws_open(const info& args) {
+  js_actor* a = nullptr;
+  http::websocket* ws = socket_arg(args, a);
+  if (ws) args.GetReturnValue().Set(ws->open());
+}
+
+void ws_send(const info& args) {
+  js_actor* a = nullptr;
+  http::websocket* ws = socket_arg(args, a);
+  if (!ws) return;
+  v8::Isolate* iso = args.GetIsolate();
+  const unsigned char* data = nullptr;
+  std::size_t size = 0;
+  if (args[2]->IsString()) {
+    ws->send(sd::utf8(iso, args[2]));
+    return;
+  }
+  if (args[2]->IsArrayBuffer()) {
+    data = static_cast<const unsigned char*>(args[2].As<v8::ArrayBuffer>()->Data());
+    size = args[2].As<v8::ArrayBuffer>()->ByteLength();
+  } else if (args[2]->IsArrayBufferView()) {
+    auto view = args[2].As<v8::ArrayBufferView>();
+    data = static_cast<const unsigned char*>(view->Buffer()->Data()) + view->ByteOffset();
+    size = view->ByteLength();
+  } else {
+    return throw_type_error(iso, "send() takes a string, an ArrayBuffer or a typed array");
+  }
+  ws->send(std::string(reinterpret_cast<const char*>(data), size), true);
+}
+
+void ws_close(const info& args) {
+  js_actor* a = nullptr;
+  http::websocket* ws = socket_arg(args, a);
+  if (!ws) return;
+  v8::Isolate* iso = args.GetIsolate();
+  const double code = args[2]->IsNumber() ? args[2].As<v8::Number>()->Value() : 1000;
+  if (!(code == 1000 || (code >= 3000 && code <= 4999)))
+    return throw_type_error(iso, "close(): the code must be 1000 or in 3000-4999");
+  const std::string reason = sd::utf8(iso, args[3]);
+  if (reason.size() > 123) return throw_type_error(iso, "close(): the reason is longer than 123 bytes");
+  ws->close(static_cast<std::uint16_t>(code), reason);
+}
+
+void ws_tags(const info& args) {
+  js_actor* a = nullptr;
+  http::websocket* ws = socket_arg(args, a);
+  if (!ws) return;
+  v8::Isolate* iso = args.GetIsolate();
+  std::vector<v8::Local<v8::Value>> tags;
+  for (const auto& t : ws->tags()) tags.push_back(v8_string(iso, t));
+  args.GetReturnValue().Set(v8::Array::New(iso, tags.data(), tags.size()));
+}
+
+void ws_set_attachment(const info& args) {
+  js_actor* a = nullptr;
+  http::websocket* ws = socket_arg(args, a);
+  if (!ws) return;
+  v8::Isolate* iso = args.GetIsolate();
+  std::string bytes;
+  if (!args[2]->IsNull() && !args[2]->IsUndefined() && !sd::clone_out(iso->GetCurrentContext(), args[2], bytes)) return;
+  if (bytes.size() > http::max_websocket_attachment_bytes)
+    return throw_type_error(iso, "serializeAttachment(): the value takes " + std::to_string(bytes.size()) +
+                                     " bytes serialized; the limit is " +
+                                     std::to_string(http::max_websocket_attachment_bytes));
+  guarded(iso, [&] { ws->serialize_attachment(std::move(bytes)); });
+}
+
+void ws_get_attachment(const info& args) {
+  js_actor* a = nullptr;
+  http::websocket* ws = socket_arg(args, a);
+  if (!ws) return;
+  const std::string bytes = ws->attachment();
+  if (bytes.empty()) return args.GetReturnValue().SetNull();
+  v8::Local<v8::Value> v;
+  if (sd::clone_in(args.GetIsolate()->GetCurrentContext(), bytes).ToLocal(&v)) args.GetReturnValue().Set(v);
+}
+
+void ws_auto_response(const info& args) {
+  auto& h = host_of(args);
+  v8::Isolate* iso = args.GetIsolate();
+  js_actor* a = h.actor_arg(args[0]);
+  if (!a) return;
+  guarded(iso, [&] { http::set_websocket_auto_response(*a, sd::utf8(iso, args[1]), sd::utf8(iso, args[2])); });
+}
+
 // ---- ids and calls to other actors --------------------------------------------------------
 
 const bound_namespace* bound_arg(class_host& h, v8::Local<v8::Value> v) {
@@ -537,6 +662,15 @@ v8::Local<v8::Object> make_natives(class_host& host, v8::Local<v8::Context> ctx)
   add("deleteAlarm", &delete_alarm);
   add("block", &block);
   add("unblock", &unblock);
+  add("wsAccept", &ws_accept);
+  add("wsList", &ws_list);
+  add("wsOpen", &ws_open);
+  add("wsSend", &ws_send);
+  add("wsClose", &ws_close);
+  add("wsTags", &ws_tags);
+  add("wsSetAttachment", &ws_set_attachment);
+  add("wsGetAttachment", &ws_get_attachment);
+  add("wsAutoResponse", &ws_auto_response);
   add("idFromName", &id_from_name);
   add("newUniqueId", &new_unique_id);
   add("idFromString", &id_from_string);

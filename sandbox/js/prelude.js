@@ -44,7 +44,18 @@ function fetchApi() {
     constructor(input, init) { super(input, init); utf8Text(this); }
   }
   class Response extends PolyResponse {
-    constructor(body, init) { super(body, init); utf8Text(this); }
+    constructor(body, init) {
+      // 101 with a webSocket is how a Durable Object hands over an accepted
+      // socket (whatwg-fetch takes 200-599 only).
+      const upgrade = init != null && init.status === 101 && init.webSocket != null;
+      super(body, upgrade ? { ...init, status: 200 } : init);
+      utf8Text(this);
+      if (upgrade) {
+        this.status = 101;
+        this.ok = false;
+        Object.defineProperty(this, "webSocket", { value: init.webSocket, enumerable: true });
+      }
+    }
     static json(data, init = {}) {
       const headers = new Headers(init.headers);
       if (!headers.has("content-type")) headers.set("content-type", "application/json");

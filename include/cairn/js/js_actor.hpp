@@ -18,6 +18,7 @@
 #include <cairn/actor.hpp>
 #include <cairn/actor_ref.hpp>
 #include <cairn/http/message.hpp>
+#include <cairn/http/websocket.hpp>
 #include <cairn/task.hpp>
 
 namespace cairn::js {
@@ -44,13 +45,30 @@ class js_actor : public actor {
   task<http::response> fetch(http::request request);
   /// The class's alarm(alarmInfo) handler.
   task<void> alarm(alarm_info info) override;
+  /// The class's webSocketMessage(ws, message), webSocketClose(ws, code,
+  /// reason, wasClean) and webSocketError(ws, error) for the sockets it
+  /// accepted with ctx.acceptWebSocket (kept across hibernation).
+  task<void> websocket_message(http::websocket ws, http::ws_message m);
+  task<void> websocket_close(http::websocket ws, std::uint16_t code, std::string reason);
+  task<void> websocket_error(http::websocket ws, std::string what);
 
   /// The handle natives use to find this actor (never reused in a process).
   [[nodiscard]] std::uint64_t handle() const noexcept { return handle_; }
 
+  // ---- for the natives of its class (actors/js) ----
+  /// A socket of this actor by id (accepted, listed or delivered), or nullptr.
+  [[nodiscard]] http::websocket* socket(std::uint64_t id);
+  void remember(const http::websocket& ws) { sockets_[ws.id()] = ws; }
+  /// Accepts the upgrade of the fetch event whose first slice is running;
+  /// throws std::logic_error outside one.
+  http::websocket accept(std::vector<std::string> tags);
+
  private:
   std::shared_ptr<detail::class_host> host_;
   std::uint64_t handle_ = 0;
+  std::unordered_map<std::uint64_t, http::websocket> sockets_;
+  const http::request* upgrade_request_ = nullptr;   // during a fetch event's first slice
+  std::optional<http::response> accepted_;           // what accept() made of it
 };
 
 /// A JS error that crossed into C++: its message ("TypeError: ...") and stack.
