@@ -95,7 +95,13 @@ void set(config& c, const std::string& key, const boost::json::value* jv, std::s
   else if (key == "secret") c.runtime.secret = str();
   else if (key == "max_send_queue_bytes") c.http.max_send_queue_bytes = num(1ull << 40);
   else if (key == "idle_spin_us") c.runtime.idle_spin = std::chrono::microseconds(num(1'000'000));
-  else if (key == "expose") {
+  else if (key == "workers") {
+    if (!jv) bad(where + ": set it in the config file");
+    if (!jv->is_array()) bad(where + ": expected an array of worker objects");
+    for (auto& e : jv->as_array())
+      if (!e.is_object()) bad(where + ": expected an array of worker objects");
+    c.workers = jv->as_array();
+  } else if (key == "expose") {
     c.expose.clear();
     if (!jv) {
       c.expose = split_list(flag_value);
@@ -164,7 +170,8 @@ std::string usage(std::string_view program) {
          "       [--write-timeout-ms N] [--actor-idle-timeout-ms N] [--max-resident-actors N] [--secret S]\n"
          "       [--max-websocket-message-bytes N] [--websocket-idle-timeout-ms N] [--idle-spin-us N]\n"
          "       [--max-send-queue-bytes N]\n"
-         "The config file is a JSON object with the same names (data_dir, max_connections, ...; expose is an array).\n"
+         "The config file is a JSON object with the same names (data_dir, max_connections, ...; expose is an array;\n"
+         "workers, only in the file, lists JavaScript Workers and Durable Object classes: docs/js_actors.md).\n"
          "Flags after --config override it.\n";
 }
 
@@ -220,11 +227,15 @@ int app::run(const config& c, const std::function<void(std::uint16_t)>& on_ready
     for (auto& make : makers_) provided.push_back(make(rt));
     http::router r;
     for (std::size_t i = 0; i < setups_.size(); ++i) setups_[i](rt, r, exposes(c, names_[i]));
+    for (auto& f : extensions_) provided.push_back(f(c, rt, r));
     for (auto& f : extra_) f(rt, r);
     http::server srv(rt, std::move(r), c.http);
     srv.start();
     if (on_ready) on_ready(srv.port());
     rt.run();
+  } catch (const std::invalid_argument& e) {  // a config an extension refused
+    std::fprintf(stderr, "cairn serve: %s\n", e.what());
+    return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cairn serve: %s\n", e.what());
     return 1;

@@ -12,15 +12,20 @@ namespace cairn_test {
 
 struct server_process {
   /// Starts the server on a free port and waits for the line naming it.
-  explicit server_process(const std::filesystem::path& data)
-      : p({CAIRN_SERVER_BINARY, "serve", "--port", "0", "--data-dir", data.string(), "--durability", "normal",
-           "--shards", "2"}) {
+  explicit server_process(const std::filesystem::path& data, std::vector<std::string> more = {})
+      : p(args(data, std::move(more))) {
     auto line = p.read_line(std::chrono::seconds(30));
     static constexpr std::string_view prefix = "serving on http://127.0.0.1:";
     const auto at = line ? line->find(prefix) : std::string::npos;
     const auto end = at == std::string::npos ? at : line->find('/', at + prefix.size());
     if (end == std::string::npos) throw std::runtime_error("the server did not say where it listens");
     base = line->substr(at + 11, end - at - 11);  // from "http://"
+  }
+  static std::vector<std::string> args(const std::filesystem::path& data, std::vector<std::string> more) {
+    std::vector<std::string> a{CAIRN_SERVER_BINARY, "serve", "--port",   "0",     "--data-dir",
+                               data.string(),       "--durability", "normal", "--shards", "2"};
+    a.insert(a.end(), more.begin(), more.end());
+    return a;
   }
   /// SIGTERM: a graceful stop. Returns the exit code.
   int stop() {

@@ -64,6 +64,20 @@ struct deferred_reset final : cairn::detail::work_item {
 
 }  // namespace
 
+sandbox::outbound_request outbound_of(http::request& request) {
+  sandbox::outbound_request req;
+  req.method = std::string(request.method_string());
+  std::string host = "localhost";
+  for (const auto& f : request) {
+    if (f.name() == http::field::host) host = std::string(f.value());
+    req.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+  }
+  const std::string target(request.target());
+  req.url = target.starts_with("http://") || target.starts_with("https://") ? target : "http://" + host + target;
+  req.body = std::move(request.body());
+  return req;
+}
+
 // ---- settle_wait -------------------------------------------------------------------
 
 settle_wait::~settle_wait() { host_.unwatch(*this); }
@@ -159,10 +173,15 @@ void class_host::load(v8::Local<v8::Context> ctx) {
     return fail(t.message);
   }
   auto ns = module(cls_.cls.main).ToLocalChecked()->GetModuleNamespace().As<v8::Object>();
-  v8::Local<v8::Value> c;
-  if (!ns->Get(ctx, v8_string(i, cls_.cls.class_name)).ToLocal(&c) || !c->IsFunction())
+  v8::Local<v8::Value> c, f;
+  if (is_worker()) {
+    if (!ns->Get(ctx, v8_string(i, "default")).ToLocal(&c) || !c->IsObject() ||
+        !c.As<v8::Object>()->Get(ctx, v8_string(i, "fetch")).ToLocal(&f) || !f->IsFunction())
+      return fail("the module '" + cls_.cls.main + "' has no default export with a fetch() handler");
+  } else if (!ns->Get(ctx, v8_string(i, cls_.cls.class_name)).ToLocal(&c) || !c->IsFunction()) {
     return fail("the module '" + cls_.cls.main + "' exports no class '" + cls_.cls.class_name + "'");
-  class_.Reset(i, c.As<v8::Function>());
+  }
+  class_.Reset(i, c);
   env_.Reset(i, make_env(*this, ctx, glue_.Get(i)));
 }
 
@@ -182,7 +201,7 @@ void class_host::construct(js_actor& a, std::uint64_t handle) {
     if (glue->Get(ctx, v8_string(i, "state")).ToLocal(&make_state) &&
         make_state.As<v8::Function>()->Call(ctx, v8::Undefined(i), 3, sargs).ToLocal(&state)) {
       v8::Local<v8::Value> cargs[] = {state, env_.Get(i)};
-      if (class_.Get(i)->NewInstance(ctx, 2, cargs).ToLocal(&object) && object->IsObject()) {
+      if (class_.Get(i).As<v8::Function>()->NewInstance(ctx, 2, cargs).ToLocal(&object) && object->IsObject()) {
         actors_[handle].object.Reset(i, object.As<v8::Object>());
         return;
       }
@@ -235,11 +254,12 @@ js_actor* class_host::actor_arg(v8::Local<v8::Value> handle) {
   return a;
 }
 
-js_actor* class_host::current() {
+js_actor* class_host::current(bool& ok) {
   js_actor* a = current_ ? find(current_) : nullptr;
-  if (!a)
+  ok = a != nullptr || (is_worker() && slice_depth > 0);
+  if (!ok)
     iso()->ThrowException(v8::Exception::Error(
-        v8_string(iso(), "other actors can be called only from an actor's own events (not from module scope)")));
+        v8_string(iso(), "other actors can be called only from an event's code (not from module scope)")));
   return a;
 }
 
@@ -370,6 +390,29 @@ void class_host::start_event(js_actor& a, settle_wait& w, const event_body& body
   });
 }
 
+void class_host::start_worker_fetch(settle_wait& w, const sandbox::outbound_request& req) {
+  w.actor_ = 0;
+  w.id_ = next_wait_++;
+  waits_[w.id_] = &w;
+  slice(0, [&](v8::Local<v8::Context> ctx) {
+    v8::Isolate* i = iso();
+    v8::TryCatch tc(i);
+    if (class_.IsEmpty()) return fail_waits_of(0, load_error_);
+    auto def = class_.Get(i).As<v8::Object>();
+    v8::Local<v8::Value> f;
+    v8::Local<v8::Promise> p;
+    auto resolver = v8::Promise::Resolver::New(ctx).ToLocalChecked();
+    if (def->Get(ctx, v8_string(i, "fetch")).ToLocal(&f) && f->IsFunction() &&
+        sd::natives::call_fetch_handler(ctx, def, f.As<v8::Function>(), env_.Get(i), req).ToLocal(&p)) {
+      std::ignore = resolver->Resolve(ctx, p);
+    } else {
+      if (tc.HasTerminated()) return;
+      std::ignore = resolver->Reject(ctx, tc.HasCaught() ? tc.Exception() : v8::Exception::Error(v8_string(i, "failed")));
+    }
+    watch(ctx, resolver->GetPromise(), w);
+  });
+}
+
 void class_host::watch(v8::Local<v8::Context> ctx, v8::Local<v8::Promise> p, settle_wait& w) {
   v8::Isolate* i = iso();
   const double key = static_cast<double>(w.id_);
@@ -438,9 +481,23 @@ std::string class_host::take_cloned(settle_wait& w) {
 http::response class_host::take_response(settle_wait& w) {
   entered e(*this);
   if (!w.ok_) throw_rejection(w, e.ctx);
+  auto value = w.value_.Get(iso());
+  if (value->IsObject()) {  // a socket another actor accepted, handed on
+    v8::Local<v8::Value> ws, up, upgrade_of;
+    if (sd::data_property(e.ctx, value.As<v8::Object>(), "webSocket").ToLocal(&ws) && ws->IsObject() &&
+        glue_.Get(iso())->Get(e.ctx, v8_string(iso(), "upgradeOf")).ToLocal(&upgrade_of) &&
+        upgrade_of.As<v8::Function>()->Call(e.ctx, v8::Undefined(iso()), 1, &ws).ToLocal(&up) && up->IsNumber()) {
+      auto it = upgrades_.find(static_cast<std::uint64_t>(up.As<v8::Number>()->Value()));
+      if (it != upgrades_.end()) {
+        http::response r = std::move(it->second);
+        upgrades_.erase(it);
+        return r;
+      }
+    }
+  }
   sandbox::outbound_response out;
   std::string why;
-  if (!sd::natives::read_response(e.ctx, w.value_.Get(iso()), max_result_bytes, out, why))
+  if (!sd::natives::read_response(e.ctx, value, max_result_bytes, out, why))
     throw js_error("the fetch handler's response: " + why, "");
   http::response r(static_cast<http::status>(out.status), 11);
   for (auto& [k, v] : out.headers) r.insert(k, v);
@@ -456,12 +513,12 @@ void class_host::take_void(settle_wait& w) {
 
 // ---- operations the JS started ---------------------------------------------------------------
 
-v8::Local<v8::Promise> class_host::begin_op(v8::Local<v8::Context> ctx, js_actor& a,
+v8::Local<v8::Promise> class_host::begin_op(v8::Local<v8::Context> ctx, js_actor* a,
                                             std::function<task<op_outcome>()> op) {
   auto resolver = v8::Promise::Resolver::New(ctx).ToLocalChecked();
   const std::uint64_t id = next_op_++;
   auto& p = ops_[id];
-  p.actor = a.handle();
+  p.actor = a ? a->handle() : 0;
   p.resolver.Reset(iso(), resolver);
   to_start_.emplace_back(id, std::move(op));
   return resolver->GetPromise();
@@ -492,6 +549,12 @@ void class_host::complete_op(std::uint64_t id, op_outcome out) {
         for (const auto& f : out.response) r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
         r.body = std::move(out.response.body());
         ok = sd::natives::make_response_init(ctx, r).ToLocal(&v);
+        if (ok && out.response.websocket_upgrade()) {
+          const std::uint64_t up = next_upgrade_++;
+          upgrades_.emplace(up, std::move(out.response));
+          std::ignore = v.As<v8::Object>()->Set(ctx, v8_string(i, "webSocketUpgrade"),
+                                                v8::Number::New(i, static_cast<double>(up)));
+        }
         break;
       }
       case op_outcome::kind::error: {

@@ -18,6 +18,7 @@
 
 #include <cairn/http/message.hpp>
 #include <cairn/js/js_actor.hpp>
+#include <cairn/sandbox/fetch_policy.hpp>
 #include <cairn/task.hpp>
 
 #include "registry_state.hpp"
@@ -27,6 +28,9 @@
 namespace cairn::js::detail {
 
 class class_host;
+
+/// What a fetch handler's Request is made of (an absolute URL from Host).
+sandbox::outbound_request outbound_of(http::request& request);
 
 /// A JS promise that a C++ coroutine awaits: `co_await w` after start_event.
 class settle_wait {
@@ -96,6 +100,10 @@ class class_host final : private isolate_holder,
   /// a promise), which `w` settles with.
   void start_event(js_actor& a, settle_wait& w, const event_body& body);
 
+  /// A Worker's event: its default export's fetch(request, env).
+  void start_worker_fetch(settle_wait& w, const sandbox::outbound_request& req);
+  [[nodiscard]] bool is_worker() const noexcept { return cls_.ns == nullptr; }
+
   /// The settled result; each throws js_error if the promise was rejected or
   /// the host failed the event.
   boost::json::value take_json(settle_wait& w);
@@ -106,11 +114,12 @@ class class_host final : private isolate_holder,
   // ---- for natives (inside a slice) ----
   /// The actor of `handle`, or a thrown JS error saying it was reset.
   js_actor* actor_arg(v8::Local<v8::Value> handle);
-  /// The actor whose slice is running, or a thrown JS error if none is.
-  js_actor* current();
+  /// The actor whose slice is running, or a thrown JS error if none is
+  /// (nullptr without an error in a Worker, which has no actor).
+  js_actor* current(bool& ok);
   /// Starts `op` once the running slice has ended, as `a`; its outcome
   /// settles the returned promise.
-  v8::Local<v8::Promise> begin_op(v8::Local<v8::Context> ctx, js_actor& a, std::function<task<op_outcome>()> op);
+  v8::Local<v8::Promise> begin_op(v8::Local<v8::Context> ctx, js_actor* a, std::function<task<op_outcome>()> op);
   /// The actor reset itself (blockConcurrencyWhile's callback failed).
   void reset_later(std::uint64_t handle);
   /// Writes of `a` happened in this slice.
@@ -143,7 +152,7 @@ class class_host final : private isolate_holder,
   class_entry& cls_;
   unsigned shard_;
   v8::Global<v8::Context> ctx_;
-  v8::Global<v8::Function> class_;     // the exported class
+  v8::Global<v8::Value> class_;        // the exported class, or a Worker's default export
   v8::Global<v8::Object> glue_;        // __cairn_install's helpers
   v8::Global<v8::Object> env_;
   std::string load_error_;             // set if the module failed to load
@@ -159,6 +168,10 @@ class class_host final : private isolate_holder,
   std::vector<js_actor*> touched_;
   std::uint64_t slice_seq_ = 0;
   std::uint64_t current_ = 0;  // the handle of the actor whose slice runs
+  // Upgrade responses of other actors that a fetch through a stub returned,
+  // until this context's own fetch handler hands them on.
+  std::unordered_map<std::uint64_t, http::response> upgrades_;
+  std::uint64_t next_upgrade_ = 1;
 };
 
 }  // namespace cairn::js::detail

@@ -174,6 +174,7 @@ const kServer = Symbol("server");
 const kBind = Symbol("bind");
 const kSocket = Symbol("socket");
 const kId = Symbol("id");
+const kUpgrade = Symbol("upgrade");
 
 export class WebSocket {
   static CONNECTING = 0;
@@ -282,6 +283,12 @@ async function stubFetch(ns, hex, input, init) {
   const req = new Request(input, init);
   const body = req.method === "GET" || req.method === "HEAD" ? undefined : await req.arrayBuffer();
   const r = await N.fetch(ns, hex, req.url, req.method, headerList(req.headers), body);
+  if (r.status === 101 && r.webSocketUpgrade) {
+    // The actor accepted a socket: handing this Response on hands the socket on.
+    const client = new WebSocket("client");
+    client[kUpgrade] = r.webSocketUpgrade;
+    return new Response(null, { status: 101, webSocket: client, headers: r.headers });
+  }
   const nullBody = r.status === 101 || r.status === 204 || r.status === 205 || r.status === 304;
   return new Response(nullBody ? null : r.body, { status: r.status, headers: r.headers });
 }
@@ -327,5 +334,6 @@ export function __cairn_install(natives) {
     namespace: makeNamespace,
     socket: socketObject,
     forget: (h) => socketsOf.delete(h),
+    upgradeOf: (ws) => (ws instanceof WebSocket ? ws[kUpgrade] ?? 0 : 0),
   });
 }

@@ -117,16 +117,8 @@ task<std::string> js_actor::call_cloned(std::string method, std::string args) {
 
 task<http::response> js_actor::fetch(http::request request) {
   settle_wait w(*host_);
-  sandbox::outbound_request req;
-  req.method = std::string(request.method_string());
-  std::string host = "localhost";
-  for (const auto& f : request) {
-    if (f.name() == http::field::host) host = std::string(f.value());
-    req.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
-  }
-  const std::string target(request.target());
-  req.url = target.starts_with("http://") || target.starts_with("https://") ? target : "http://" + host + target;
-  req.body = std::move(request.body());
+  upgrade_request_ = http::is_websocket_upgrade(request) ? &request : nullptr;
+  sandbox::outbound_request req = detail::outbound_of(request);
   upgrade_request_ = http::is_websocket_upgrade(request) ? &request : nullptr;
   accepted_.reset();
   host_->start_event(*this, w, [&](v8::Local<v8::Context> ctx, v8::Local<v8::Object> self) -> v8::MaybeLocal<v8::Value> {

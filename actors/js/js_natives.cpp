@@ -562,6 +562,8 @@ task<op_outcome> call_native(registry::native_call call, actor_id id, std::strin
 task<op_outcome> fetch_js(actor_ref<js_actor> ref, http::request req) {
   op_outcome out;
   out.response = co_await ref.call(&js_actor::fetch, std::move(req));
+  if (out.response.websocket_upgrade())  // the socket's events go to the actor that accepted it
+    http::detail::bind_websocket_target(out.response, http::detail::websocket_target_for(ref));
   out.what = op_outcome::kind::response;
   co_return out;
 }
@@ -570,9 +572,10 @@ void call(const info& args) {
   auto& h = host_of(args);
   v8::Isolate* iso = args.GetIsolate();
   auto ctx = iso->GetCurrentContext();
-  js_actor* a = h.current();
+  bool ok = false;
+  js_actor* a = h.current(ok);
   const bound_namespace* b = bound_arg(h, args[0]);
-  if (!a || !b) return;
+  if (!ok || !b) return;
   actor_id id;
   try {
     id = cairn::detail::id_from_string(*b->ns, sd::utf8(iso, args[1]));
@@ -593,16 +596,17 @@ void call(const info& args) {
       return throw_type_error(iso, "the arguments of " + method + "() cannot cross to a native actor as JSON: " + why.why);
     op = [call = b->native, id, method, in = std::move(in->as_array())] { return call_native(call, id, method, in); };
   }
-  args.GetReturnValue().Set(h.begin_op(ctx, *a, std::move(op)));
+  args.GetReturnValue().Set(h.begin_op(ctx, a, std::move(op)));
 }
 
 void fetch(const info& args) {
   auto& h = host_of(args);
   v8::Isolate* iso = args.GetIsolate();
   auto ctx = iso->GetCurrentContext();
-  js_actor* a = h.current();
+  bool ok = false;
+  js_actor* a = h.current(ok);
   const bound_namespace* b = bound_arg(h, args[0]);
-  if (!a || !b) return;
+  if (!ok || !b) return;
   if (!b->js) return throw_type_error(iso, "fetch() through a stub reaches JS actors only; call the native actor's methods");
   actor_id id;
   try {
@@ -624,7 +628,7 @@ void fetch(const info& args) {
     req.body().assign(static_cast<const char*>(ab->Data()), ab->ByteLength());
   }
   req.prepare_payload();
-  args.GetReturnValue().Set(h.begin_op(ctx, *a, [ref = actor_ref<js_actor>(id), req = std::move(req)] {
+  args.GetReturnValue().Set(h.begin_op(ctx, a, [ref = actor_ref<js_actor>(id), req = std::move(req)] {
     return fetch_js(ref, req);
   }));
 }

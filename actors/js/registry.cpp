@@ -53,6 +53,7 @@ registry::registry(runtime& rt) : state_(std::make_unique<detail::registry_state
 registry::~registry() {
   // The hosts' isolates go before the watchdog that watches them.
   for (auto& [name, cls] : state_->classes) cls->hosts.clear();
+  for (auto& w : state_->workers) w->hosts.clear();
 }
 
 actor_namespace<js_actor> registry::add(std::string name, js_class cls, namespace_options options) {
@@ -67,6 +68,31 @@ actor_namespace<js_actor> registry::add(std::string name, js_class cls, namespac
   entry->hosts.resize(state_->rt.shard_count());
   state_->classes[name] = std::move(entry);
   return ns;
+}
+
+namespace {
+
+task<http::response> run_worker(detail::registry_state* reg, detail::class_entry* entry, http::request request) {
+  auto host = reg->host_for(*entry);
+  detail::settle_wait w(*host);
+  sandbox::outbound_request req = detail::outbound_of(request);
+  host->start_worker_fetch(w, req);
+  co_await w;
+  co_return host->take_response(w);
+}
+
+}  // namespace
+
+std::function<task<http::response>(http::request)> registry::worker(std::string name, js_class script) {
+  if (script.modules.count(script.main) == 0)
+    throw std::invalid_argument("cairn: the Worker " + name + " has no module '" + script.main + "'");
+  auto entry = std::make_unique<detail::class_entry>();
+  entry->name = name;
+  entry->cls = std::move(script);
+  entry->hosts.resize(state_->rt.shard_count());
+  detail::class_entry* e = entry.get();
+  state_->workers.push_back(std::move(entry));
+  return [reg = state_.get(), e](http::request r) { return run_worker(reg, e, std::move(r)); };
 }
 
 void registry::offer_native(const std::string& name, native_call call) { state_->natives[name] = std::move(call); }

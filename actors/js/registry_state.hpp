@@ -38,6 +38,7 @@ struct registry_state {
   runtime& rt;
   std::unordered_map<std::string, std::unique_ptr<class_entry>> classes;
   std::unordered_map<std::string, registry::native_call> natives;
+  std::vector<std::unique_ptr<class_entry>> workers;  // Workers: no namespace
   /// Every namespace a binding may name, by position (what JS passes to natives).
   std::vector<bound_namespace> bound;
   std::unordered_map<std::string, std::size_t> bound_by_name;

@@ -1,5 +1,6 @@
-// The `cairn` executable: `cairn serve` with the example actors, and
-// `cairn eval FILE.js` (the sandbox from the command line).
+// The `cairn` executable: `cairn serve` with the example actors (and the
+// JavaScript ones a config's "workers" names), and `cairn eval FILE.js` (the
+// sandbox from the command line).
 //
 //   cairn serve [--port 8080] [--data-dir cairn-data] [--config cairn.json] ...
 //   cairn eval script.js [--input JSON] [--allow-fetch PREFIX] ...
@@ -11,11 +12,13 @@
 #include <string>
 
 #include <cairn/http/serve.hpp>
+#include <cairn/js/serve.hpp>
 #include <cairn/sandbox.hpp>
 #include <cairn/sandbox/eval_command.hpp>
 
 #include "../coder/coder.hpp"
 #include "../http_counter/http_counter.hpp"
+#include "../rate_limiter/rate_limiter.hpp"
 #include "../room/room.hpp"
 #include "sandbox_routes.hpp"
 
@@ -41,6 +44,11 @@ int main(int argc, char** argv) {
   app.add<examples::http_counter>("counter");
   app.add<examples::room>("room");
   app.add<examples::coder>("coder");
+  app.add<examples::rate_limiter>("limiter");
+  // JavaScript Workers and Durable Objects from the config's "workers"
+  // (examples/js/cairn.json); they may bind the native rate limiter.
+  cairn::js::serve_workers js(app);
+  js.offer<examples::rate_limiter>("limiter");
   app.provide<cairn::sandbox::pool>([](cairn::runtime& rt) {
     cairn::sandbox::pool_options o;
     o.webassembly = false;  // nothing here grants wasm; contexts are cheaper without it

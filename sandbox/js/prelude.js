@@ -117,7 +117,8 @@ function makeRequest(url, method, headers, body) {
 async function readResponse(value) {
   if (!(value instanceof fetchApi().PolyResponse)) throw new TypeError("the fetch handler must return a Response");
   const body = await value.arrayBuffer();
-  return { status: value.status, statusText: value.statusText, headers: headerList(value.headers), body };
+  return { status: value.status, statusText: value.statusText, headers: headerList(value.headers), body,
+           webSocket: value.webSocket ?? null };
 }
 function runFetch(self, handler, request, env) {
   return Promise.resolve(handler.call(self, request, env)).then(readResponse);

@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/json/array.hpp>
+
 #include <cairn/http/router.hpp>
 #include <cairn/http/server.hpp>
 #include <cairn/runtime.hpp>
@@ -25,6 +27,9 @@ struct config {
   http::server_options http;
   /// Namespaces to expose over HTTP (empty: every registered one).
   std::vector<std::string> expose;
+  /// The "workers" array as written (JavaScript Workers and Durable Object
+  /// classes, read by cairn::js::serve_workers; each entry an object).
+  boost::json::array workers;
 };
 
 /// The defaults of `serve`: 127.0.0.1:8080, data in ./cairn-data, `full`.
@@ -63,6 +68,13 @@ class app {
       return object;
     });
   }
+  /// A part of the server that the config shapes (JavaScript workers, for
+  /// instance): runs once the runtime exists and the classes added with add()
+  /// are registered, before it starts; what it returns lives as long as the
+  /// runtime runs. It may throw std::invalid_argument for a bad config.
+  void extend(std::function<std::shared_ptr<void>(const config&, runtime&, http::router&)> f) {
+    extensions_.push_back(std::move(f));
+  }
   /// Another command of the program, `prog <name> args...`: `run` gets the
   /// arguments after the name and returns the exit code. `usage` is its line
   /// in the help text.
@@ -80,6 +92,7 @@ class app {
   std::vector<std::function<void(runtime&, http::router&, bool)>> setups_;
   std::vector<std::function<void(runtime&, http::router&)>> extra_;
   std::vector<std::function<std::shared_ptr<void>(runtime&)>> makers_;
+  std::vector<std::function<std::shared_ptr<void>(const config&, runtime&, http::router&)>> extensions_;
   struct named_command {
     std::string name, usage;
     std::function<int(const std::vector<std::string>&)> run;

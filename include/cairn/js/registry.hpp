@@ -14,6 +14,7 @@
 /// isolate runs on the shard's own thread, so storage calls are plain
 /// function calls with the native actors' semantics.
 #include <functional>
+#include <cairn/http/message.hpp>
 #include <memory>
 #include <string>
 #include <vector>
@@ -55,6 +56,13 @@ class registry {
       return call_by_name(ns.get(id), std::move(method), std::move(args));
     });
   }
+
+  /// A Worker: `script`'s default export `{ fetch(request, env) }` (its
+  /// class_name is not used), with env bindings like a class's. The handler
+  /// runs on the shard that calls it (an HTTP route's connection); a 101
+  /// Response carrying a socket an actor accepted (`stub.fetch(request)`)
+  /// hands that socket on. Only before the runtime starts.
+  std::function<task<http::response>(http::request)> worker(std::string name, js_class script);
 
   using native_call = std::function<task<boost::json::value>(const actor_id&, std::string, boost::json::array)>;
 
