@@ -59,10 +59,11 @@ if [[ ! -f "${libnode_dir}/usr/include/node/v8.h" || ! -e "${libnode_dir}/usr/li
   rm -rf "$tmp"
 fi
 
-# npm packages, exactly as locked: the WebSocket tests' client (test/ws) and
-# the sandbox's web platform prelude with esbuild, which bundles it at build
-# time (sandbox/js).
-for dir in "${root}/test/ws" "${root}/sandbox/js"; do
+# npm packages, exactly as locked: the WebSocket tests' client (test/ws), the
+# sandbox's web platform prelude with esbuild, which bundles it at build time
+# (sandbox/js), and workerd, which the JS actors' comparison test
+# (test/ws/workerd_compat.test.mjs) and the benchmarks run (perf/workerd).
+for dir in "${root}/test/ws" "${root}/sandbox/js" "${root}/perf/workerd"; do
   if [[ ! -f "${dir}/node_modules/.package-lock.json" ||
         "${dir}/package-lock.json" -nt "${dir}/node_modules/.package-lock.json" ]]; then
     echo "setup: installing the npm packages of ${dir#"${root}/"}"
