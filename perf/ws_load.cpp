@@ -5,8 +5,12 @@
 // and reads the frames itself, a batch per syscall (see connection()).
 //
 //   ws_load HOST PORT PATH_PREFIX [--connections C] [--threads T] [--window W]
-//           [--size BYTES] [--seconds S] [--warmup S]
+//           [--size BYTES] [--seconds S] [--warmup S] [--shared-path 1] [--senders N]
 // Connection i opens PATH_PREFIX + i (e.g. /echo/c7): one echo object each.
+// Broadcast (perf/js_bench.sh): --shared-path 1 opens PATH_PREFIX itself for
+// every connection (one room), and only the first N connections send; each
+// keeps W messages in flight, counting the broadcasts it gets back. The
+// figure is then every frame any connection received: deliveries per second.
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -51,7 +55,8 @@ std::string client_frame(const std::string& payload) {
   return f;
 }
 
-net::awaitable<void> connection(tcp::endpoint ep, std::string host, std::string path, unsigned window, std::string payload) {
+net::awaitable<void> connection(tcp::endpoint ep, std::string host, std::string path, unsigned window, std::string payload,
+                                bool sender) {
   bws::stream<tcp::socket> ws(co_await net::this_coro::executor);
   auto [cec] = co_await ws.next_layer().async_connect(ep, token);
   if (cec) {
@@ -75,8 +80,9 @@ net::awaitable<void> connection(tcp::endpoint ep, std::string host, std::string 
   const std::string frame = client_frame(payload);
   const std::size_t echo_size = 2 + payload.size();  // unmasked text frame, 7-bit length
   std::string out;
-  for (unsigned i = 0; i < window; ++i) out += frame;
-  if (auto [wec, n] = co_await net::async_write(sock, net::buffer(out), token); wec) co_return;
+  for (unsigned i = 0; i < window && sender; ++i) out += frame;
+  if (sender)
+    if (auto [wec, n] = co_await net::async_write(sock, net::buffer(out), token); wec) co_return;
   std::string in;
   std::vector<char> chunk(64 * 1024);
   while (!stopping.load(std::memory_order_relaxed)) {
@@ -99,6 +105,7 @@ net::awaitable<void> connection(tcp::endpoint ep, std::string host, std::string 
     if (whole == 0) continue;
     in.erase(0, whole * echo_size);
     echoed.fetch_add(whole, std::memory_order_relaxed);
+    if (!sender) continue;
     out.clear();
     for (std::size_t k = 0; k < whole; ++k) out += frame;
     if (auto [wec, wn] = co_await net::async_write(sock, net::buffer(out), token); wec) co_return;
@@ -134,11 +141,15 @@ int main(int argc, char** argv) {
   }
   const double seconds = arg(argc, argv, "--seconds", 5);
   const double warmup = arg(argc, argv, "--warmup", 1);
+  const bool shared = arg(argc, argv, "--shared-path", 0) != 0;
+  const auto senders = static_cast<unsigned>(arg(argc, argv, "--senders", connections));
 
   std::vector<std::unique_ptr<net::io_context>> ios;
   for (unsigned t = 0; t < threads; ++t) ios.push_back(std::make_unique<net::io_context>(1));
   for (unsigned i = 0; i < connections; ++i)
-    net::co_spawn(*ios[i % threads], connection(ep, host, prefix + std::to_string(i), window, std::string(size, 'x')),
+    net::co_spawn(*ios[i % threads],
+                  connection(ep, host, shared ? prefix : prefix + std::to_string(i), window, std::string(size, 'x'),
+                             i < senders),
                   net::detached);
   std::vector<std::thread> pool;
   for (auto& io : ios) pool.emplace_back([&io] { io->run(); });

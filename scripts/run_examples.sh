@@ -34,4 +34,8 @@ echo "try: curl -X POST http://127.0.0.1:${port}/counter/visits   then   curl ht
 echo "and: open http://127.0.0.1:${port}/room/lobby in two browser tabs (a multiplayer room over WebSockets)"
 echo "code: curl -d '{\"code\": \"export default (i) => i * 2\", \"input\": 21}' http://127.0.0.1:${port}/coder/alice   (runs it in the sandbox, stores it)"
 echo "load: ${examples}/cairn-loadgen http http://127.0.0.1:${port}/counter/load --method POST --users 64 --seconds 5"
-exec "${examples}/cairn" serve --address 127.0.0.1 --port "${port}" --data-dir "${data}/server"
+echo "js: curl 'http://127.0.0.1:${port}/js/counter/increment?name=A'   (Cloudflare's Durable Objects counter, unchanged)"
+echo "    a WebSocket to ws://127.0.0.1:${port}/js/chat/lobby?user=ann   (a JS room that asks a native C++ rate limiter)"
+cd "$root"  # examples/js/cairn.json names the JS modules from here
+exec "${examples}/cairn" serve --address 127.0.0.1 --port "${port}" --data-dir "${data}/server" \
+  --config examples/js/cairn.json

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# JavaScript actors against workerd, in one run: the same JS modules
+# (examples/js_counter/counter.js, the documented counter with its Worker, and
+# perf/js/broadcast.js) on `cairn serve` (perf/js/cairn.json; durability
+# `full`, an fsync per group commit) and on workerd from npm
+# (perf/js/workerd.capnp; SQLite-backed Durable Objects on local disk).
+#
+#   (a) one hot counter: wrk (2 threads, C connections, S seconds) GET
+#       /increment?name=hot through the Worker (a read and a write per request)
+#   (b) 1,000 counters: the same with name=c0..c999 at random
+#   (c) memory per idle JS actor: each server's RSS growth over (b), per counter
+#       (all 1,000 stay resident: the run is shorter than both servers' idle eviction)
+#   (d) WebSocket broadcast: 100 sockets in one room, one of them sending with
+#       W messages in flight; every message goes to all 100 (perf/ws_load
+#       --shared-path); deliveries per second
+# Targets: (a) at least 5x workerd, (b) at least 10x.
+#
+#   perf/js_bench.sh [--seconds S] [--connections C] [--window W] [--json FILE] [--build DIR]
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+seconds=5 connections=16 window=8 build="${root}/build" json=""
+while (($#)); do
+  case "$1" in
+    --seconds) seconds="$2"; shift 2 ;;
+    --connections) connections="$2"; shift 2 ;;
+    --window) window="$2"; shift 2 ;;
+    --json) json="$2"; shift 2 ;;
+    --build) build="$2"; shift 2 ;;
+    *) echo "js_bench: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+json="${json:-${build}/js_bench.json}"
+for bin in examples/cairn perf/ws_load; do
+  [[ -x "${build}/${bin}" ]] || { echo "js_bench: ${build}/${bin} is missing: build it first" >&2; exit 2; }
+done
+# shellcheck source=perf/bench_lib.sh
+source "${root}/perf/bench_lib.sh"
+bench=js_bench
+bench_require wrk npm curl
+bench_begin js_bench
+
+declare -A rate mem
+rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+# wrk scripts: one name, or one of 1,000 at random, under a path prefix.
+write_scripts() {  # $1: prefix
+  printf 'request = function() return wrk.format("GET", "%s/increment?name=hot") end\n' "$1" >"${scratch}/hot.lua"
+  printf 'math.randomseed(os.time())\nrequest = function() return wrk.format("GET", "%s/increment?name=c" .. math.random(0, 999)) end\n' \
+    "$1" >"${scratch}/many.lua"
+}
+
+# Runs (a)-(d) against the server started last; $1 names it, $2 is the HTTP
+# base, $3 the path prefix of the counter Worker, $4 the broadcast port and
+# $5 its path.
+run_all() {
+  local who="$1" base="$2" prefix="$3" ws_port="$4" ws_path="$5" pid="${pids[-1]}" before
+  write_scripts "$prefix"
+  curl -sf "${base}${prefix}/increment?name=warm" >/dev/null
+  rate[${who}_hot]="$(measure "${base}/" "${scratch}/hot.lua")"
+  before="$(rss "$pid")"
+  rate[${who}_many]="$(measure "${base}/" "${scratch}/many.lua")"
+  mem[${who}]=$(( ($(rss "$pid") - before) / 1000 ))
+  rate[${who}_broadcast]="$("${build}/perf/ws_load" 127.0.0.1 "$ws_port" "$ws_path" --connections 100 --senders 1 \
+    --shared-path 1 --window "$window" --seconds "$seconds" | awk '{print $2}')"
+}
+
+# cairn serve, from the source folder (perf/js/cairn.json's paths are relative to it).
+cd "$root"
+start_server "${build}/examples/cairn" serve --port 0 --data-dir "${scratch}/cairn" --config perf/js/cairn.json
+run_all cairn "http://127.0.0.1:${port}" /counter "$port" /broadcast/room
+hot_count="$(curl -s "http://127.0.0.1:${port}/counter/?name=hot")"
+stop_server
+
+run_workerd() {
+  mkdir -p "${scratch}/workerd"
+  exec "${workerd_dir}/node_modules/.bin/workerd" serve "${root}/perf/js/workerd.capnp" \
+    --socket-addr "counter=127.0.0.1:$1" --socket-addr "broadcast=127.0.0.1:$(($1 + 1))" \
+    --directory-path "do-storage=${scratch}/workerd"
+}
+start_on_free_port run_workerd "/?name=probe"
+run_all workerd "http://127.0.0.1:${port}" "" "$((port + 1))" /room
+whot_count="$(curl -s "http://127.0.0.1:${port}/?name=hot")"
+stop_server
+
+printf '%-52s %12s %12s %8s\n' "" "cairn" "workerd" "ratio"
+printf '%-52s %12.0f %12.0f %8s\n' "(a) one hot counter, requests/s" "${rate[cairn_hot]}" "${rate[workerd_hot]}" \
+  "$(ratio "${rate[cairn_hot]}" "${rate[workerd_hot]}")"
+printf '%-52s %12.0f %12.0f %8s\n' "(b) 1,000 counters, requests/s" "${rate[cairn_many]}" "${rate[workerd_many]}" \
+  "$(ratio "${rate[cairn_many]}" "${rate[workerd_many]}")"
+printf '%-52s %12s %12s\n' "(c) memory per idle JS actor, KiB" "${mem[cairn]}" "${mem[workerd]}"
+printf '%-52s %12.0f %12.0f %8s\n' "(d) broadcast to 100 sockets, deliveries/s" "${rate[cairn_broadcast]}" \
+  "${rate[workerd_broadcast]}" "$(ratio "${rate[cairn_broadcast]}" "${rate[workerd_broadcast]}")"
+echo "(hot counters ended at: cairn '${hot_count}', workerd '${whot_count}')"
+cat >"$json" <<JSON
+{"seconds": ${seconds}, "connections": ${connections}, "window": ${window},
+ "requests_per_s": {"cairn_hot": ${rate[cairn_hot]}, "workerd_hot": ${rate[workerd_hot]},
+                    "cairn_1000": ${rate[cairn_many]}, "workerd_1000": ${rate[workerd_many]}},
+ "deliveries_per_s": {"cairn_broadcast_100": ${rate[cairn_broadcast]}, "workerd_broadcast_100": ${rate[workerd_broadcast]}},
+ "kib_per_idle_actor": {"cairn": ${mem[cairn]}, "workerd": ${mem[workerd]}},
+ "ratio_hot": $(ratio "${rate[cairn_hot]}" "${rate[workerd_hot]}"),
+ "ratio_1000": $(ratio "${rate[cairn_many]}" "${rate[workerd_many]}"),
+ "ratio_broadcast": $(ratio "${rate[cairn_broadcast]}" "${rate[workerd_broadcast]}")}
+JSON
+echo "js_bench: wrote $json"
