@@ -4,6 +4,8 @@
 
 #include <cstdio>
 
+#include <boost/asio/steady_timer.hpp>
+
 #include <boost/json/serialize.hpp>
 
 #include <cairn/actor.hpp>
@@ -55,8 +57,16 @@ struct deferred_reset final : cairn::detail::work_item {
   static void on_item(work_item* w, cairn::detail::op o, std::exception_ptr) {
     std::unique_ptr<deferred_reset> self(static_cast<deferred_reset*>(w));
     if (o != cairn::detail::op::run) return;
-    cairn::actor* a = cairn::detail::shard::current()->find(self->id);
-    if (a && static_cast<js_actor*>(a)->handle() == self->handle) cairn::detail::reset_instance(*a);
+    auto* shard = cairn::detail::shard::current();
+    cairn::actor* a = shard->find(self->id);
+    if (!a || static_cast<js_actor*>(a)->handle() != self->handle) return;
+    if (cairn::detail::actor_access::unflushed(*a)) {
+      // Writes that ended their segment commit first (the flush at the end
+      // of this pass); the instance goes after.
+      shard->post_task(self.release());
+      return;
+    }
+    cairn::detail::reset_instance(*a);
   }
   actor_id id;
   std::uint64_t handle;
@@ -313,7 +323,14 @@ void class_host::slice(std::uint64_t handle, const std::function<void(v8::Local<
       reset_later(handle);
     }
   }
-  for (js_actor* t : touched_) cairn::detail::end_segment(t);
+  // A stopped slice's writes are undone; a finished one's end their segment.
+  const bool stopped = why != sd::stop_reason::none || heap;
+  for (js_actor* t : touched_) {
+    if (stopped)
+      cairn::detail::abort_segment(t);
+    else
+      cairn::detail::end_segment(t);
+  }
   touched_.clear();
   cairn::detail::current_actor = saved;
   current_ = saved_handle;
@@ -370,10 +387,34 @@ void class_host::after_slice() {
 
 // ---- events --------------------------------------------------------------------------
 
-void class_host::start_event(js_actor& a, settle_wait& w, const event_body& body) {
-  w.actor_ = a.handle();
+void class_host::begin_wait(settle_wait& w, std::uint64_t handle) {
+  w.actor_ = handle;
   w.id_ = next_wait_++;
   waits_[w.id_] = &w;
+  const auto limit = cls_.cls.limits.wall_per_event;
+  if (limit.count() <= 0) return;
+  auto timer = std::make_shared<boost::asio::steady_timer>(cairn::detail::shard::current()->io(), limit);
+  timer->async_wait([host = weak_from_this(), id = w.id_](const boost::system::error_code& ec) {
+    if (ec) return;  // cancelled: the event settled
+    if (auto h = host.lock()) h->expire(id);
+  });
+  w.deadline_ = std::move(timer);
+}
+
+void class_host::expire(std::uint64_t wait_id) {
+  auto it = waits_.find(wait_id);
+  if (it == waits_.end() || it->second->settled_) return;
+  settle_wait* w = it->second;
+  w->settled_ = true;
+  w->failure_ = "the event did not finish within " + std::to_string(cls_.cls.limits.wall_per_event.count()) +
+                " ms" + (w->actor_ ? "; the actor was reset" : "");
+  ready_.push_back(wait_id);
+  if (w->actor_) reset_later(w->actor_);
+  after_slice();
+}
+
+void class_host::start_event(js_actor& a, settle_wait& w, const event_body& body) {
+  begin_wait(w, a.handle());
   slice(a.handle(), [&](v8::Local<v8::Context> ctx) {
     v8::Isolate* i = iso();
     v8::TryCatch tc(i);
@@ -391,9 +432,7 @@ void class_host::start_event(js_actor& a, settle_wait& w, const event_body& body
 }
 
 void class_host::start_worker_fetch(settle_wait& w, const sandbox::outbound_request& req) {
-  w.actor_ = 0;
-  w.id_ = next_wait_++;
-  waits_[w.id_] = &w;
+  begin_wait(w, 0);
   slice(0, [&](v8::Local<v8::Context> ctx) {
     v8::Isolate* i = iso();
     v8::TryCatch tc(i);
@@ -436,6 +475,10 @@ void class_host::on_settled(const v8::FunctionCallbackInfo<v8::Value>& info) {
 }
 
 void class_host::unwatch(settle_wait& w) noexcept {
+  if (w.deadline_) {
+    static_cast<boost::asio::steady_timer*>(w.deadline_.get())->cancel();
+    w.deadline_.reset();
+  }
   if (w.id_ == 0) return;
   auto it = waits_.find(w.id_);
   if (it != waits_.end() && it->second == &w) waits_.erase(it);

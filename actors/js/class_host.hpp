@@ -55,6 +55,7 @@ class settle_wait {
   bool ok_ = false;
   v8::Global<v8::Value> value_;
   std::string failure_;  // the host failed the event (a limit, a reset)
+  std::shared_ptr<void> deadline_;  // the wall-limit timer, while armed
 };
 
 /// What an operation the JS started (a call to another actor) came back with.
@@ -145,6 +146,9 @@ class class_host final : private isolate_holder,
   void watch(v8::Local<v8::Context> ctx, v8::Local<v8::Promise> p, settle_wait& w);
   static void on_settled(const v8::FunctionCallbackInfo<v8::Value>& info);
   void fail_waits_of(std::uint64_t handle, const std::string& why);
+  /// Registers `w` for actor `handle` and arms its wall limit.
+  void begin_wait(settle_wait& w, std::uint64_t handle);
+  void expire(std::uint64_t wait_id);
   void after_slice();
   [[noreturn]] void throw_rejection(settle_wait& w, v8::Local<v8::Context> ctx);
 

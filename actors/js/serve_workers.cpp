@@ -56,7 +56,7 @@ one_worker parse(const json::value& v, std::size_t index) {
   const std::string where = "workers[" + std::to_string(index) + "]";
   const auto& o = v.as_object();
   for (const auto& kv : o) {
-    static const char* known[] = {"main", "modules", "route", "durable_objects", "bindings", "vars", "cpu_ms"};
+    static const char* known[] = {"main", "modules", "route", "durable_objects", "bindings", "vars", "cpu_ms", "wall_ms"};
     if (std::find(std::begin(known), std::end(known), std::string_view(kv.key())) == std::end(known))
       bad(where + ": unknown key '" + std::string(kv.key()) + "'");
   }
@@ -91,6 +91,10 @@ one_worker parse(const json::value& v, std::size_t index) {
   if (const auto* cpu = o.if_contains("cpu_ms")) {
     if (!cpu->is_int64() || cpu->as_int64() < 1) bad(where + ".cpu_ms: expected a positive integer");
     w.script.limits.cpu_per_slice = std::chrono::milliseconds(cpu->as_int64());
+  }
+  if (const auto* wall = o.if_contains("wall_ms")) {
+    if (!wall->is_int64() || wall->as_int64() < 0) bad(where + ".wall_ms: expected a non-negative integer");
+    w.script.limits.wall_per_event = std::chrono::milliseconds(wall->as_int64());
   }
   return w;
 }

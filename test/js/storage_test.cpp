@@ -100,6 +100,9 @@ export class Store extends DurableObject {
   async failFirstAlarm() { await this.ctx.storage.put("failFirst", true); }
   async alarms() { return [(await this.ctx.storage.get("alarms")) ?? 0, (await this.ctx.storage.get("retry")) ?? -1]; }
   spin() { for (;;) {} }
+  async hang() { await new Promise(() => {}); }
+  async hangAfterWrite() { await this.ctx.storage.put("half", 1); await new Promise(() => {}); }
+  async half() { return (await this.ctx.storage.get("half")) ?? 0; }
   async hello() { return "hello"; }
 }
 )js";
@@ -192,6 +195,31 @@ BOOST_AUTO_TEST_CASE(a_runaway_event_is_stopped_and_its_actor_reset_while_others
   BOOST_TEST(error.find("more than 100 ms of CPU time") != std::string::npos);
   BOOST_TEST(rt.block_on(cairn::js::call(ns.get("r"), "hello", {})).as_string() == "hello");
   BOOST_TEST(rt.block_on(cairn::js::call(ns.get("other"), "hello", {})).as_string() == "hello");
+}
+
+BOOST_AUTO_TEST_CASE(an_event_that_never_settles_fails_at_its_wall_limit) {
+  cairn_test::temp_dir dir;
+  cairn::runtime rt(js_world::options(dir, 2));
+  cairn::js::registry js(rt);
+  cairn::js::js_class c;
+  c.modules["main.js"] = store_js;
+  c.main = "main.js";
+  c.class_name = "Store";
+  c.limits.wall_per_event = std::chrono::milliseconds(200);
+  auto ns = js.add("STORE", c);
+  auto error_of = [&](const char* method) {
+    try {
+      rt.block_on(cairn::js::call(ns.get("h"), method, {}));
+    } catch (const std::exception& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  BOOST_TEST(error_of("hang") == "the event did not finish within 200 ms; the actor was reset");
+  BOOST_TEST(rt.block_on(cairn::js::call(ns.get("h"), "hello", {})).as_string() == "hello");
+  // What the event wrote before it hung was committed (its segment ended at the await).
+  BOOST_TEST(error_of("hangAfterWrite").find("did not finish") != std::string::npos);
+  BOOST_TEST(rt.block_on(cairn::js::call(ns.get("h"), "half", {})).as_int64() == 1);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

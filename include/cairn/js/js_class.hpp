@@ -27,6 +27,10 @@ struct js_limits {
   /// class's code until its microtasks have drained). Past it the event fails
   /// and the actor is reset.
   std::chrono::milliseconds cpu_per_slice{30'000};
+  /// Wall time of one event (RPC, fetch, alarm, socket message) from its
+  /// start until its promise settles; past it the event fails and the actor
+  /// is reset (a handler that never settles ends here). 0: no limit.
+  std::chrono::milliseconds wall_per_event{60'000};
   /// Heap of the class's isolate on one shard.
   std::size_t heap_bytes = 256u << 20;
   /// ArrayBuffer bytes of that isolate.

@@ -9,7 +9,8 @@
 ///     "durable_objects": {"COUNTERS": "Counter"},     // env binding -> exported class (namespace COUNTERS)
 ///     "bindings": {"LIMITER": "limiter"},             // env binding -> a namespace of the program
 ///     "vars": {"GREETING": "hi"},                     // env values (JSON)
-///     "cpu_ms": 30000                                 // CPU per slice of an event
+///     "cpu_ms": 30000,                                // CPU per slice of an event
+///     "wall_ms": 60000                                // wall time per event (0: none)
 ///   }]
 ///
 /// A Worker mounted at a route other than "/" sees request URLs without the
