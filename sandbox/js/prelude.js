@@ -68,8 +68,32 @@ function fetchApi() {
 
 let whatwgUrl = null;
 function urlApi() {
-  whatwgUrl ??= require("whatwg-url");
+  if (!whatwgUrl) {
+    memoiseDomainToASCII();
+    whatwgUrl = require("whatwg-url");
+  }
   return whatwgUrl;
+}
+
+// whatwg-url runs UTS #46 processing (tr46) over the host of every URL it
+// parses: most of the time of `new URL(request.url)` in a server, where the
+// host is the same request after request. The result depends only on the
+// domain and the options, so it is remembered (a bounded table, emptied when
+// full). whatwg-url looks tr46.toASCII up at each call, on the same module.
+function memoiseDomainToASCII() {
+  const tr46 = require("tr46");
+  const original = tr46.toASCII;
+  const seen = new Map();
+  tr46.toASCII = (domain, options) => {
+    const key = (options && options.checkHyphens ? "1" : "0") + domain;
+    let r = seen.get(key);
+    if (r === undefined) {
+      r = original(domain, options);
+      if (seen.size >= 512) seen.clear();
+      seen.set(key, r);
+    }
+    return r;
+  };
 }
 
 let base64 = null;
