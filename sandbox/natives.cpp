@@ -550,7 +550,15 @@ bool natives::read_response(v8::Local<v8::Context> ctx, v8::Local<v8::Value> v, 
   if (!h || !read_headers(*h, out.headers)) return why = "bad headers" + (cf.why.empty() ? "" : ": " + cf.why), false;
   const unsigned char* data = nullptr;
   std::size_t size = 0;
-  if (!data_property(ctx, o, "body").ToLocal(&body) || !bytes_of(body, data, size)) return why = "no body", false;
+  if (!data_property(ctx, o, "body").ToLocal(&body)) return why = "no body", false;
+  if (body->IsString()) {  // a text body, as the handler gave it
+    if (static_cast<std::size_t>(body.As<v8::String>()->Length()) > max_bytes)
+      return why = "the body is larger than " + std::to_string(max_bytes) + " bytes", false;
+    out.body = utf8(iso, body);
+    if (out.body.size() > max_bytes) return why = "the body is larger than " + std::to_string(max_bytes) + " bytes", false;
+    return true;
+  }
+  if (!bytes_of(body, data, size)) return why = "no body", false;
   if (size > max_bytes) return why = "the body is larger than " + std::to_string(max_bytes) + " bytes", false;
   out.body.assign(reinterpret_cast<const char*>(data), size);
   return true;

@@ -140,7 +140,11 @@ function makeRequest(url, method, headers, body) {
 }
 async function readResponse(value) {
   if (!(value instanceof fetchApi().PolyResponse)) throw new TypeError("the fetch handler must return a Response");
-  const body = await value.arrayBuffer();
+  // A body given as a string (most handlers) goes to the host as it is: the
+  // host encodes it to UTF-8, without a trip through TextEncoder and promises.
+  const text = !value.bodyUsed && value._bodyArrayBuffer === undefined && typeof value._bodyText === "string";
+  if (text) value.bodyUsed = true;
+  const body = text ? value._bodyText : await value.arrayBuffer();
   return { status: value.status, statusText: value.statusText, headers: headerList(value.headers), body,
            webSocket: value.webSocket ?? null };
 }
