@@ -50,23 +50,17 @@ task<void> run_op(std::weak_ptr<class_host> host, std::uint64_t id, std::functio
   if (auto h = host.lock()) h->complete_op(id, std::move(out));
 }
 
-// Resets a JS actor after the current event: the event that failed must
-// reach its caller first (a reset voids what the old instance still sends).
+// Resets a JS actor once the pass's commits are done: the event that failed
+// must reach its caller first (a reset voids what the old instance still
+// sends), and the writes its segments ended commit (a reset closes the
+// database, which must not be in a transaction then).
 struct deferred_reset final : cairn::detail::work_item {
   deferred_reset(const actor_id& i, std::uint64_t h) : work_item(&on_item), id(i), handle(h) {}
   static void on_item(work_item* w, cairn::detail::op o, std::exception_ptr) {
     std::unique_ptr<deferred_reset> self(static_cast<deferred_reset*>(w));
     if (o != cairn::detail::op::run) return;
-    auto* shard = cairn::detail::shard::current();
-    cairn::actor* a = shard->find(self->id);
-    if (!a || static_cast<js_actor*>(a)->handle() != self->handle) return;
-    if (cairn::detail::actor_access::unflushed(*a)) {
-      // Writes that ended their segment commit first (the flush at the end
-      // of this pass); the instance goes after.
-      shard->post_task(self.release());
-      return;
-    }
-    cairn::detail::reset_instance(*a);
+    cairn::actor* a = cairn::detail::shard::current()->find(self->id);
+    if (a && static_cast<js_actor*>(a)->handle() == self->handle) cairn::detail::reset_instance(*a);
   }
   actor_id id;
   std::uint64_t handle;
@@ -372,7 +366,7 @@ void class_host::after_slice() {
     if (!to_reset_.empty()) {
       const std::uint64_t h = to_reset_.back();
       to_reset_.pop_back();
-      if (js_actor* a = find(h)) cairn::detail::shard::current()->post_task(new deferred_reset(a->id(), h));
+      if (js_actor* a = find(h)) cairn::detail::shard::current()->post_after_flush(new deferred_reset(a->id(), h));
       continue;
     }
     auto [id, op] = std::move(to_start_.front());

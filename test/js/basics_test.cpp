@@ -13,27 +13,10 @@ namespace json = boost::json;
 
 namespace {
 
-// The Durable Objects counter as Cloudflare documents it.
-const char* counter_js = R"js(
-import { DurableObject } from "cloudflare:workers";
-export class Counter extends DurableObject {
-  constructor(ctx, env) { super(ctx, env); }
-  async getCounterValue() {
-    let value = (await this.ctx.storage.get("value")) || 0;
-    return value;
-  }
-  async increment(amount = 1) {
-    let value = (await this.ctx.storage.get("value")) || 0;
-    value += amount;
-    await this.ctx.storage.put("value", value);
-    return value;
-  }
-  async decrement(amount = 1) {
-    let value = (await this.ctx.storage.get("value")) || 0;
-    value -= amount;
-    await this.ctx.storage.put("value", value);
-    return value;
-  }
+// Cloudflare's documented counter (examples/js_counter/counter.js), plus a
+// method that reports the id.
+const std::string counter_js = cairn_test::source_file("examples/js_counter/counter.js") + R"js(
+export class WhoAmI extends Counter {
   whoAmI() { return this.ctx.id.toString(); }
 }
 )js";
@@ -54,7 +37,7 @@ BOOST_AUTO_TEST_SUITE(js_actors)
 
 BOOST_AUTO_TEST_CASE(the_documented_counter_counts_per_id) {
   js_world w;
-  auto counters = w.add("COUNTERS", "Counter", counter_js);
+  auto counters = w.add("COUNTERS", "WhoAmI", counter_js);
   BOOST_TEST(w.call(counters, "a", "increment").as_int64() == 1);
   BOOST_TEST(w.call(counters, "a", "increment", {5}).as_int64() == 6);
   BOOST_TEST(w.call(counters, "a", "decrement", {2}).as_int64() == 4);
@@ -73,8 +56,7 @@ BOOST_AUTO_TEST_CASE(state_survives_a_restart) {
     c.main = "main.js";
     c.class_name = "Counter";
     auto ns = js.add("COUNTERS", c);
-    auto v = rt.block_on(cairn::js::call(ns.get("x"), "increment", {10}));
-    BOOST_TEST(v.as_int64() == 10 * round);
+    BOOST_TEST(rt.block_on(cairn::js::call(ns.get("x"), "increment", {10})).as_int64() == 10 * round);
   }
 }
 

@@ -1,6 +1,8 @@
 #pragma once
 // A runtime with JS classes registered from source, and calls into them.
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 
 #include <boost/json.hpp>
@@ -34,6 +36,7 @@ struct js_world {
     c.main = "main.js";
     c.class_name = cls;
     c.bindings = std::move(bindings);
+    c.limits = limits;
     return js.add(name, std::move(c));
   }
 
@@ -56,6 +59,15 @@ struct js_world {
   temp_dir dir;
   cairn::runtime rt;
   cairn::js::registry js;
+  cairn::js::js_limits limits;  // of the classes add() registers from now on
 };
+
+/// A module file of the repository (CAIRN_SOURCE_DIR), e.g. an example.
+inline std::string source_file(const std::string& relative) {
+  std::ifstream in(std::string(CAIRN_SOURCE_DIR) + "/" + relative);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
 
 }  // namespace cairn_test

@@ -176,50 +176,25 @@ BOOST_AUTO_TEST_CASE(alarms_fire_can_be_deleted_and_retry_with_the_count) {
 }
 
 BOOST_AUTO_TEST_CASE(a_runaway_event_is_stopped_and_its_actor_reset_while_others_serve) {
-  cairn_test::temp_dir dir;
-  cairn::runtime rt(js_world::options(dir, 2));
-  cairn::js::registry js(rt);
-  cairn::js::js_class c;
-  c.modules["main.js"] = store_js;
-  c.main = "main.js";
-  c.class_name = "Store";
-  c.limits.cpu_per_slice = std::chrono::milliseconds(100);
-  auto ns = js.add("STORE", c);
-  std::string error;
-  try {
-    rt.block_on(cairn::js::call(ns.get("r"), "spin", {}));
-  } catch (const std::exception& e) {
-    error = e.what();
-  }
+  js_world w;
+  w.limits.cpu_per_slice = std::chrono::milliseconds(100);
+  auto ns = w.add("STORE", "Store", store_js);
+  const std::string error = w.error_of(ns, "r", "spin");
   BOOST_TEST_INFO(error);
   BOOST_TEST(error.find("more than 100 ms of CPU time") != std::string::npos);
-  BOOST_TEST(rt.block_on(cairn::js::call(ns.get("r"), "hello", {})).as_string() == "hello");
-  BOOST_TEST(rt.block_on(cairn::js::call(ns.get("other"), "hello", {})).as_string() == "hello");
+  BOOST_TEST(w.call(ns, "r", "hello").as_string() == "hello");
+  BOOST_TEST(w.call(ns, "other", "hello").as_string() == "hello");
 }
 
 BOOST_AUTO_TEST_CASE(an_event_that_never_settles_fails_at_its_wall_limit) {
-  cairn_test::temp_dir dir;
-  cairn::runtime rt(js_world::options(dir, 2));
-  cairn::js::registry js(rt);
-  cairn::js::js_class c;
-  c.modules["main.js"] = store_js;
-  c.main = "main.js";
-  c.class_name = "Store";
-  c.limits.wall_per_event = std::chrono::milliseconds(200);
-  auto ns = js.add("STORE", c);
-  auto error_of = [&](const char* method) {
-    try {
-      rt.block_on(cairn::js::call(ns.get("h"), method, {}));
-    } catch (const std::exception& e) {
-      return std::string(e.what());
-    }
-    return std::string();
-  };
-  BOOST_TEST(error_of("hang") == "the event did not finish within 200 ms; the actor was reset");
-  BOOST_TEST(rt.block_on(cairn::js::call(ns.get("h"), "hello", {})).as_string() == "hello");
+  js_world w;
+  w.limits.wall_per_event = std::chrono::milliseconds(200);
+  auto ns = w.add("STORE", "Store", store_js);
+  BOOST_TEST(w.error_of(ns, "h", "hang") == "the event did not finish within 200 ms; the actor was reset");
+  BOOST_TEST(w.call(ns, "h", "hello").as_string() == "hello");
   // What the event wrote before it hung was committed (its segment ended at the await).
-  BOOST_TEST(error_of("hangAfterWrite").find("did not finish") != std::string::npos);
-  BOOST_TEST(rt.block_on(cairn::js::call(ns.get("h"), "half", {})).as_int64() == 1);
+  BOOST_TEST(w.error_of(ns, "h", "hangAfterWrite").find("did not finish") != std::string::npos);
+  BOOST_TEST(w.call(ns, "h", "half").as_int64() == 1);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -51,6 +51,9 @@ class shard {
   [[nodiscard]] actor* find(const actor_id& id) noexcept;
   /// Runs `w` on this shard after the current event.
   void post_task(work_item* w) noexcept { tasks_.push(w); }
+  /// Runs `w` on this shard once this pass's commits are done (after the
+  /// flush that ends it), when no actor's storage is in a transaction.
+  void post_after_flush(work_item* w) noexcept { after_flush_.push(w); }
   /// Makes the actor's mailbox run (it has mail and is not blocked).
   void schedule(actor& a) noexcept;
   /// A message or task that the runtime must see finish before a graceful
@@ -135,6 +138,7 @@ class shard {
   runtime_core& core_;
   std::uint32_t index_;
   std::unique_ptr<boost::asio::io_context> io_;
+  item_queue after_flush_;  // post_after_flush
   std::unique_ptr<directory> dir_;
   item_queue tasks_;
   actor* ready_head_ = nullptr;
