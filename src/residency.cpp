@@ -1,7 +1,11 @@
 // The shard's side of durable actors: turn accounting, the group commit at the
 // end of each pass with the output it releases, reset after a failed commit,
 // and hibernation (idle list, idle timeout, resident cap).
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <cairn/actor.hpp>
 #include <cairn/detail/runtime_core.hpp>
@@ -126,6 +130,18 @@ sqlite3* shard::take_memory_db(const actor_id& id) noexcept {
 
 void shard::remove_dirty(storage_engine* e) noexcept { std::erase(dirty_, e); }
 
+bool shard::sync_data() noexcept {
+  if (data_dir_fd_ < 0) {
+    data_dir_fd_ = ::open(core_.options().data_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (data_dir_fd_ < 0) {
+      core_.report_unhandled(std::make_exception_ptr(storage_error(storage_error::reason::io,
+                                 "cairn: cannot open the data directory to sync it")), "the group commit");
+      return false;
+    }
+  }
+  return ::syncfs(data_dir_fd_) == 0 || (errno == EINTR && ::syncfs(data_dir_fd_) == 0);
+}
+
 void shard::flush() noexcept {
   if (dirty_.empty()) return;
   flushing_.swap(dirty_);
@@ -153,9 +169,24 @@ void shard::flush() noexcept {
     }
   }
 
-  for (storage_engine* e : flushing_) {
+  // Every commit first, then one sync of the data directory's file system
+  // for all the `full` ones (SQLite commits them without an fsync each), so
+  // a pass of N actors costs one sync instead of N. Nothing they held leaves
+  // before it returns.
+  std::vector<char> committed(flushing_.size());
+  bool needs_sync = false;
+  for (std::size_t i = 0; i < flushing_.size(); ++i) {
+    storage_engine* e = flushing_[i];
+    const bool wrote = e->wrote_in_pass();
+    committed[i] = (index_ok || !sets_indexed_alarm(e)) ? e->commit() : (e->commit_refused(), false);
+    needs_sync |= committed[i] && wrote && e->mode() == durability::full;
+  }
+  const bool synced = !needs_sync || sync_data();
+
+  for (std::size_t i = 0; i < flushing_.size(); ++i) {
+    storage_engine* e = flushing_[i];
     actor& a = e->owner();
-    const bool ok = (index_ok || !sets_indexed_alarm(e)) ? e->commit() : (e->commit_refused(), false);
+    const bool ok = committed[i] && (synced || e->mode() != durability::full);
     a.unflushed_ = false;
     auto held = e->take_held();
     if (ok) {

@@ -1,5 +1,6 @@
 // The shard loop: drain the cross-shard queue, run local tasks and actor
 // mailboxes, poll I/O; spin briefly when idle, then sleep in io_uring.
+#include <unistd.h>
 #include <cairn/detail/shard.hpp>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -36,6 +37,7 @@ shard::shard(runtime_core& core, std::uint32_t index)
 shard::~shard() {
   // Items that never ran (the runtime was destroyed without being started).
   while (work_item* w = inbox_.pop()) w->fn_(w, op::discard, {});
+  if (data_dir_fd_ >= 0) ::close(data_dir_fd_);
 }
 
 actor* shard::find(const actor_id& id) noexcept {

@@ -98,6 +98,8 @@ class storage_engine {
   // ---- output gate ----
   void hold(work_item* w, bool reply) { held_.push_back({w, reply}); }
   std::vector<held_output> take_held() noexcept { return std::exchange(held_, {}); }
+  /// A segment of this pass's transaction wrote (its commit changes the file).
+  [[nodiscard]] bool wrote_in_pass() const noexcept { return txn_written_; }
   /// In the shard's dirty list (this pass's flush would commit it).
   [[nodiscard]] bool in_pass() const noexcept { return txn_open_; }
   /// Leaves the pass without committing: its transaction is rolled back, the

@@ -122,6 +122,8 @@ class shard {
   void unschedule(actor& a) noexcept;
   // Commits every dirty engine, releases (or fails) the output it held.
   void flush() noexcept;
+  // syncfs(2) on the data directory: what the pass's `full` commits wrote is durable.
+  bool sync_data() noexcept;
   void reset_actor(actor& a) noexcept;
   friend void reset_instance(actor& a) noexcept;
   void link_idle(actor& a) noexcept;
@@ -139,6 +141,7 @@ class shard {
   std::uint32_t index_;
   std::unique_ptr<boost::asio::io_context> io_;
   item_queue after_flush_;  // post_after_flush
+  int data_dir_fd_ = -1;    // for sync_data
   std::unique_ptr<directory> dir_;
   item_queue tasks_;
   actor* ready_head_ = nullptr;
