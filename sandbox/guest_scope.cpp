@@ -53,6 +53,8 @@ v8::Local<v8::Context> guest_scope::new_context() {
 
 void guest_scope::release() {
   modules_.clear();
+  make_request.Reset();
+  run_fetch.Reset();
   helpers.Reset();
 }
 

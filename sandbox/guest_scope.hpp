@@ -49,14 +49,17 @@ class guest_scope {
   v8::MaybeLocal<v8::Promise> import_dynamically(v8::Local<v8::Context> ctx, v8::Local<v8::Value> referrer,
                                                  v8::Local<v8::String> specifier);
 
-  /// The prelude's helpers once it ran in this context (natives::helpers).
+  /// The prelude's helpers once it ran in this context (natives::helpers),
+  /// and the two that every fetch handler call uses, looked up once.
   v8::Global<v8::Object> helpers;
+  v8::Global<v8::Function> make_request;
+  v8::Global<v8::Function> run_fetch;
 
  protected:
   /// A new context bound to this scope, with code generation from strings off.
   v8::Local<v8::Context> new_context();
   /// Drops the compiled modules and the helpers (before the context goes).
-  void release();
+  void release();  // (also the helpers)
 
   /// The resolver to give Module::InstantiateModule.
   static v8::MaybeLocal<v8::Module> resolve_static(v8::Local<v8::Context> ctx, v8::Local<v8::String> spec,

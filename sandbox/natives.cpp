@@ -517,11 +517,17 @@ v8::MaybeLocal<v8::Promise> natives::call_fetch_handler(v8::Local<v8::Context> c
   v8::Isolate* iso = ctx->GetIsolate();
   v8::EscapableHandleScope scope(iso);
   auto* w = guest_scope::of(ctx);
-  v8::Local<v8::Object> h;
-  if (!helpers_in_guest(*w, ctx).ToLocal(&h)) return {};
-  v8::Local<v8::Value> make, run_fetch_fn;
-  if (!data_property(ctx, h, "makeRequest").ToLocal(&make) || !data_property(ctx, h, "runFetch").ToLocal(&run_fetch_fn))
-    return {};
+  if (w->run_fetch.IsEmpty()) {
+    v8::Local<v8::Object> h;
+    if (!helpers_in_guest(*w, ctx).ToLocal(&h)) return {};
+    v8::Local<v8::Value> m, r;
+    if (!data_property(ctx, h, "makeRequest").ToLocal(&m) || !data_property(ctx, h, "runFetch").ToLocal(&r) ||
+        !m->IsFunction() || !r->IsFunction())
+      return {};
+    w->make_request.Reset(iso, m.As<v8::Function>());
+    w->run_fetch.Reset(iso, r.As<v8::Function>());
+  }
+  v8::Local<v8::Function> make = w->make_request.Get(iso), run_fetch_fn = w->run_fetch.Get(iso);
   v8::Local<v8::ArrayBuffer> body;
   if (!buffer_from(*w, iso, req.body).ToLocal(&body)) return {};
   v8::Local<v8::Value> margs[] = {v8_string(iso, req.url), v8_string(iso, req.method), header_array(iso, req.headers),

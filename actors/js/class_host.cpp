@@ -125,6 +125,7 @@ class_host::~class_host() {
   for (auto& [h, s] : actors_) s.object.Reset();
   for (auto& [id, op] : ops_) op.resolver.Reset();
   class_.Reset();
+  watch_.Reset();
   glue_.Reset();
   env_.Reset();
   release();
@@ -166,6 +167,10 @@ void class_host::load(v8::Local<v8::Context> ctx) {
       !install.As<v8::Function>()->Call(ctx, v8::Undefined(i), 1, &natives).ToLocal(&helpers) || !helpers->IsObject())
     return fail("the glue did not install: ");
   glue_.Reset(i, helpers.As<v8::Object>());
+  v8::Local<v8::Value> watch;
+  if (!helpers.As<v8::Object>()->Get(ctx, v8_string(i, "watch")).ToLocal(&watch) || !watch->IsFunction())
+    return fail("the glue has no watch()");
+  watch_.Reset(i, watch.As<v8::Function>());
   if (cls_.cls.modules.count(cls_.cls.main) == 0) return fail("there is no module '" + cls_.cls.main + "'");
   v8::Local<v8::Value> evaluated;
   if (!evaluate(ctx, cls_.cls.main).ToLocal(&evaluated)) return fail("");
@@ -448,24 +453,19 @@ void class_host::start_worker_fetch(settle_wait& w, const sandbox::outbound_requ
 
 void class_host::watch(v8::Local<v8::Context> ctx, v8::Local<v8::Promise> p, settle_wait& w) {
   v8::Isolate* i = iso();
-  const double key = static_cast<double>(w.id_);
-  auto ok = v8::Function::New(ctx, &on_settled, v8::Number::New(i, key)).ToLocalChecked();
-  auto bad = v8::Function::New(ctx, &on_settled, v8::Number::New(i, -key)).ToLocalChecked();
-  std::ignore = p->Then(ctx, ok, bad);
+  v8::Local<v8::Value> args[] = {p, v8::Number::New(i, static_cast<double>(w.id_))};
+  std::ignore = watch_.Get(i)->Call(ctx, v8::Undefined(i), 2, args);
 }
 
-void class_host::on_settled(const v8::FunctionCallbackInfo<v8::Value>& info) {
-  v8::Isolate* i = info.GetIsolate();
-  auto* host = static_cast<class_host*>(guest_scope::of(i->GetCurrentContext()));
-  const double key = info.Data().As<v8::Number>()->Value();
+void class_host::settled(double key, v8::Local<v8::Value> value) {
   const auto id = static_cast<std::uint64_t>(key < 0 ? -key : key);
-  auto it = host->waits_.find(id);
-  if (it == host->waits_.end() || it->second->settled_) return;
+  auto it = waits_.find(id);
+  if (it == waits_.end() || it->second->settled_) return;
   settle_wait* w = it->second;
   w->settled_ = true;
   w->ok_ = key > 0;
-  w->value_.Reset(i, info[0]);
-  host->ready_.push_back(id);
+  w->value_.Reset(iso(), value);
+  ready_.push_back(id);
 }
 
 void class_host::unwatch(settle_wait& w) noexcept {

@@ -144,7 +144,12 @@ class class_host final : private isolate_holder,
   void slice(std::uint64_t handle, const std::function<void(v8::Local<v8::Context>)>& body);
   void load(v8::Local<v8::Context> ctx);
   void watch(v8::Local<v8::Context> ctx, v8::Local<v8::Promise> p, settle_wait& w);
-  static void on_settled(const v8::FunctionCallbackInfo<v8::Value>& info);
+  v8::Global<v8::Function> watch_;      // the glue's watch(promise, id)
+ public:
+  /// What the glue's watch() reports: wait `key` (negative: rejected) settled with `value`.
+  void settled(double key, v8::Local<v8::Value> value);
+
+ private:
   void fail_waits_of(std::uint64_t handle, const std::string& why);
   /// Registers `w` for actor `handle` and arms its wall limit.
   void begin_wait(settle_wait& w, std::uint64_t handle);

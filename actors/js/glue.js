@@ -335,5 +335,7 @@ export function __cairn_install(natives) {
     socket: socketObject,
     forget: (h) => socketsOf.delete(h),
     upgradeOf: (ws) => (ws instanceof WebSocket ? ws[kUpgrade] ?? 0 : 0),
+    // The host awaits `p` (an event's result) under the number `id`.
+    watch: (p, id) => { p.then((v) => N.settled(id, v), (e) => N.settled(-id, e)); },
   });
 }

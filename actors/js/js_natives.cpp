@@ -633,6 +633,10 @@ void fetch(const info& args) {
   }));
 }
 
+void settled(const info& args) {
+  if (args[0]->IsNumber()) host_of(args).settled(args[0].As<v8::Number>()->Value(), args[1]);
+}
+
 v8::Local<v8::Function> function(v8::Local<v8::Context> ctx, v8::FunctionCallback cb, v8::Local<v8::Value> data,
                                  const char* name) {
   auto f = v8::Function::New(ctx, cb, data, 0, v8::ConstructorBehavior::kThrow).ToLocalChecked();
@@ -680,6 +684,7 @@ v8::Local<v8::Object> make_natives(class_host& host, v8::Local<v8::Context> ctx)
   add("idFromString", &id_from_string);
   add("call", &call);
   add("fetch", &fetch);
+  add("settled", &settled);
   return scope.Escape(sd::frozen_object(ctx, names, values));
 }
 

@@ -70,9 +70,34 @@ let whatwgUrl = null;
 function urlApi() {
   if (!whatwgUrl) {
     memoiseDomainToASCII();
+    memoiseAbsoluteURLParse();
     whatwgUrl = require("whatwg-url");
   }
   return whatwgUrl;
+}
+
+// A server parses the same URLs again and again (`new URL(request.url)`):
+// whatwg-url's state machine runs once per distinct absolute URL (no base,
+// no setter), and each parse gets its own copy of the record, since URL
+// setters change it in place.
+function memoiseAbsoluteURLParse() {
+  const usm = require("whatwg-url/lib/url-state-machine");
+  const original = usm.basicURLParse;
+  const seen = new Map();
+  const copy = (r) => ({ ...r, path: Array.isArray(r.path) ? r.path.slice() : r.path,
+                         host: Array.isArray(r.host) ? r.host.slice() : r.host });
+  usm.basicURLParse = (input, options) => {
+    const plain = typeof input === "string" && (options === undefined || (options.baseURL == null &&
+      options.url === undefined && options.stateOverride === undefined && options.encodingOverride === undefined));
+    if (!plain) return original(input, options);
+    let r = seen.get(input);
+    if (r === undefined) {
+      r = original(input, options);
+      if (seen.size >= 4096) seen.clear();
+      seen.set(input, r);
+    }
+    return r === null ? null : copy(r);
+  };
 }
 
 // whatwg-url runs UTS #46 processing (tr46) over the host of every URL it
