@@ -26,6 +26,20 @@ namespace {
 
 class_host& host_of(const info& args) { return *static_cast<class_host*>(args.Data().As<v8::External>()->Value()); }
 
+// What a native of an actor's ctx starts from: `auto [h, iso, ctx, a] = site(args);`
+// (a is the actor of the handle in args[0], or nullptr with a JS error thrown).
+struct call_site {
+  class_host& host;
+  v8::Isolate* iso;
+  v8::Local<v8::Context> ctx;
+  js_actor* actor;
+};
+call_site site(const info& args) {
+  class_host& h = host_of(args);
+  v8::Isolate* iso = args.GetIsolate();
+  return {h, iso, iso->GetCurrentContext(), h.actor_arg(args[0])};
+}
+
 void throw_error(v8::Isolate* iso, const std::string& m) { iso->ThrowException(v8::Exception::Error(v8_string(iso, m))); }
 void throw_type_error(v8::Isolate* iso, const std::string& m) {
   iso->ThrowException(v8::Exception::TypeError(v8_string(iso, m)));
@@ -89,10 +103,7 @@ v8::Local<v8::Array> entries(v8::Local<v8::Context> ctx, const std::vector<std::
 // ---- key-value -----------------------------------------------------------------------
 
 void kv_get(const info& args) {
-  auto& h = host_of(args);
-  v8::Isolate* iso = args.GetIsolate();
-  auto ctx = iso->GetCurrentContext();
-  js_actor* a = h.actor_arg(args[0]);
+  auto [h, iso, ctx, a] = site(args);
   if (!a) return;
   guarded(iso, [&] {
     auto v = a->storage().get(sd::utf8(iso, args[1]));
@@ -102,10 +113,7 @@ void kv_get(const info& args) {
 }
 
 void kv_get_many(const info& args) {
-  auto& h = host_of(args);
-  v8::Isolate* iso = args.GetIsolate();
-  auto ctx = iso->GetCurrentContext();
-  js_actor* a = h.actor_arg(args[0]);
+  auto [h, iso, ctx, a] = site(args);
   std::vector<std::string> keys;
   if (!a || !read_keys(ctx, args[1], keys)) return;
   guarded(iso, [&] {
@@ -119,10 +127,7 @@ void kv_get_many(const info& args) {
 }
 
 void kv_put(const info& args) {
-  auto& h = host_of(args);
-  v8::Isolate* iso = args.GetIsolate();
-  auto ctx = iso->GetCurrentContext();
-  js_actor* a = h.actor_arg(args[0]);
+  auto [h, iso, ctx, a] = site(args);
   std::vector<std::string> keys;
   if (!a || !read_keys(ctx, args[1], keys) || !args[2]->IsArray()) return;
   auto values = args[2].As<v8::Array>();
@@ -149,10 +154,7 @@ void kv_put(const info& args) {
 }
 
 void kv_delete(const info& args) {
-  auto& h = host_of(args);
-  v8::Isolate* iso = args.GetIsolate();
-  auto ctx = iso->GetCurrentContext();
-  js_actor* a = h.actor_arg(args[0]);
+  auto [h, iso, ctx, a] = site(args);
   std::vector<std::string> keys;
   if (!a || !read_keys(ctx, args[1], keys)) return;
   h.touched(*a);
@@ -164,10 +166,7 @@ void kv_delete(const info& args) {
 }
 
 void kv_list(const info& args) {
-  auto& h = host_of(args);
-  v8::Isolate* iso = args.GetIsolate();
-  auto ctx = iso->GetCurrentContext();
-  js_actor* a = h.actor_arg(args[0]);
+  auto [h, iso, ctx, a] = site(args);
   if (!a) return;
   list_options o;
   if (args[1]->IsObject()) {
@@ -200,8 +199,7 @@ void kv_list(const info& args) {
 }
 
 void kv_delete_all(const info& args) {
-  auto& h = host_of(args);
-  js_actor* a = h.actor_arg(args[0]);
+  auto [h, iso, ctx, a] = site(args);
   if (!a) return;
   h.touched(*a);
   guarded(args.GetIsolate(), [&] { a->storage().delete_all(); });
@@ -263,10 +261,7 @@ v8::Local<v8::Value> sql_out(v8::Isolate* iso, const sql_value& v) {
 }
 
 void sql_exec(const info& args) {
-  auto& h = host_of(args);
-  v8::Isolate* iso = args.GetIsolate();
-  auto ctx = iso->GetCurrentContext();
-  js_actor* a = h.actor_arg(args[0]);
+  auto [h, iso, ctx, a] = site(args);
   if (!a || !args[2]->IsArray()) return;
   auto in = args[2].As<v8::Array>();
   std::vector<sql_value> params(in->Length());
@@ -298,8 +293,7 @@ void sql_exec(const info& args) {
 }
 
 void database_size(const info& args) {
-  auto& h = host_of(args);
-  js_actor* a = h.actor_arg(args[0]);
+  auto [h, iso, ctx, a] = site(args);
   if (!a) return;
   guarded(args.GetIsolate(), [&] {
     args.GetReturnValue().Set(v8::Number::New(args.GetIsolate(), static_cast<double>(a->storage().database_size())));
@@ -309,10 +303,7 @@ void database_size(const info& args) {
 struct js_threw {};
 
 void transaction_sync(const info& args) {
-  auto& h = host_of(args);
-  v8::Isolate* iso = args.GetIsolate();
-  auto ctx = iso->GetCurrentContext();
-  js_actor* a = h.actor_arg(args[0]);
+  auto [h, iso, ctx, a] = site(args);
   if (!a) return;
   if (!args[1]->IsFunction()) return throw_type_error(iso, "transactionSync() takes a function");
   auto fn = args[1].As<v8::Function>();
@@ -335,8 +326,7 @@ void transaction_sync(const info& args) {
 // ---- alarm --------------------------------------------------------------------------
 
 void get_alarm(const info& args) {
-  auto& h = host_of(args);
-  js_actor* a = h.actor_arg(args[0]);
+  auto [h, iso, ctx, a] = site(args);
   if (!a) return;
   guarded(args.GetIsolate(), [&] {
     auto t = a->storage().get_alarm();
@@ -347,8 +337,7 @@ void get_alarm(const info& args) {
 }
 
 void set_alarm(const info& args) {
-  auto& h = host_of(args);
-  js_actor* a = h.actor_arg(args[0]);
+  auto [h, iso, ctx, a] = site(args);
   if (!a) return;
   const double ms = args[1]->IsNumber() ? args[1].As<v8::Number>()->Value() : NAN;
   if (!std::isfinite(ms)) return throw_type_error(args.GetIsolate(), "setAlarm() takes a time in milliseconds");
@@ -359,8 +348,7 @@ void set_alarm(const info& args) {
 }
 
 void delete_alarm(const info& args) {
-  auto& h = host_of(args);
-  js_actor* a = h.actor_arg(args[0]);
+  auto [h, iso, ctx, a] = site(args);
   if (!a) return;
   h.touched(*a);
   guarded(args.GetIsolate(), [&] { a->storage().delete_alarm(); });
@@ -374,8 +362,7 @@ void block(const info& args) {
 }
 
 void unblock(const info& args) {
-  auto& h = host_of(args);
-  js_actor* a = h.actor_arg(args[0]);
+  auto [h, iso, ctx, a] = site(args);
   if (!a) return;
   cairn::detail::actor_access::unblock(*a);
   if (args[1]->BooleanValue(args.GetIsolate())) h.reset_later(a->handle());
@@ -394,10 +381,7 @@ http::websocket* socket_arg(const info& args, js_actor*& a) {
 }
 
 void ws_accept(const info& args) {
-  auto& h = host_of(args);
-  v8::Isolate* iso = args.GetIsolate();
-  auto ctx = iso->GetCurrentContext();
-  js_actor* a = h.actor_arg(args[0]);
+  auto [h, iso, ctx, a] = site(args);
   std::vector<std::string> tags;
   if (!a || !read_keys(ctx, args[1], tags)) return;
   guarded(iso, [&] {
@@ -407,9 +391,7 @@ void ws_accept(const info& args) {
 }
 
 void ws_list(const info& args) {
-  auto& h = host_of(args);
-  v8::Isolate* iso = args.GetIsolate();
-  js_actor* a = h.actor_arg(args[0]);
+  auto [h, iso, ctx, a] = site(args);
   if (!a) return;
   const std::string tag = sd::utf8(iso, args[1]);
   std::vector<v8::Local<v8::Value>> ids;
@@ -498,9 +480,7 @@ void ws_get_attachment(const info& args) {
 }
 
 void ws_auto_response(const info& args) {
-  auto& h = host_of(args);
-  v8::Isolate* iso = args.GetIsolate();
-  js_actor* a = h.actor_arg(args[0]);
+  auto [h, iso, ctx, a] = site(args);
   if (!a) return;
   guarded(iso, [&] { http::set_websocket_auto_response(*a, sd::utf8(iso, args[1]), sd::utf8(iso, args[2])); });
 }
