@@ -235,18 +235,6 @@ std::exception_ptr reset_error(const actor& a) {
           " failed, so its output is void; the actor restarts from its last commit"));
 }
 
-void reset_instance(actor& a) noexcept {
-  if (actor_access::was_reset(a)) return;
-  shard* s = shard::current();
-  if (storage_engine* e = actor_access::engine(a); e && e->in_pass()) {
-    // It joined this pass: what it did in it is undone and what it held fails.
-    s->remove_dirty(e);
-    auto err = reset_error(a);
-    for (auto& h : e->abandon_pass()) h.item->fn_(h.item, op::fail, err);
-  }
-  s->reset_actor(a);
-}
-
 void shard::reset_actor(actor& a) noexcept {
   a.reset_ = true;
   if (a.storage_) a.storage_->break_after_failed_commit();

@@ -247,10 +247,6 @@ void shard::thread_main() {
       flush();
       did = true;
     }
-    if (!after_flush_.empty()) {  // the pass's commits are done: what waited for them runs next
-      while (work_item* w = after_flush_.pop()) tasks_.push(w);
-      did = true;
-    }
     if (!graveyard_.empty() || need_collect_) collect();
     if (did) refresh_now();
     // While messages flow, let I/O in every few rounds (polling takes a lock).

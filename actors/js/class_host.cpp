@@ -50,22 +50,6 @@ task<void> run_op(std::weak_ptr<class_host> host, std::uint64_t id, std::functio
   if (auto h = host.lock()) h->complete_op(id, std::move(out));
 }
 
-// Resets a JS actor once the pass's commits are done: the event that failed
-// must reach its caller first (a reset voids what the old instance still
-// sends), and the writes its segments ended commit (a reset closes the
-// database, which must not be in a transaction then).
-struct deferred_reset final : cairn::detail::work_item {
-  deferred_reset(const actor_id& i, std::uint64_t h) : work_item(&on_item), id(i), handle(h) {}
-  static void on_item(work_item* w, cairn::detail::op o, std::exception_ptr) {
-    std::unique_ptr<deferred_reset> self(static_cast<deferred_reset*>(w));
-    if (o != cairn::detail::op::run) return;
-    cairn::actor* a = cairn::detail::shard::current()->find(self->id);
-    if (a && static_cast<js_actor*>(a)->handle() == self->handle) cairn::detail::reset_instance(*a);
-  }
-  actor_id id;
-  std::uint64_t handle;
-};
-
 }  // namespace
 
 sandbox::outbound_request outbound_of(http::request& request) {
@@ -227,6 +211,7 @@ void class_host::construct(js_actor& a, std::uint64_t handle) {
 }
 
 void class_host::destroy(std::uint64_t handle) noexcept {
+  fail_waits_of(handle, "the actor was reset while this event waited");  // resumed by the next slice here
   auto it = actors_.find(handle);
   if (it == actors_.end()) return;
   it->second.object.Reset();
@@ -311,12 +296,22 @@ void class_host::slice(std::uint64_t handle, const std::function<void(v8::Local<
   std::chrono::nanoseconds used{0};
   const sd::stop_reason why = dog.end_slice(shard_, used);
   const bool heap = isolate_.heap_exceeded();
-  if (why != sd::stop_reason::none || heap || i->IsExecutionTerminating()) {
+  if (heap && !retired_) {
+    // Every object of the class on this shard lived in that heap: all of its
+    // actors are reset, and new ones get a new isolate.
     i->CancelTerminateExecution();
-    const std::string what =
-        heap ? "the JS class " + cls_.name + " passed its heap limit; the actor was reset"
-             : "the event used more than " + std::to_string(cls_.cls.limits.cpu_per_slice.count()) +
-                   " ms of CPU time without yielding; the actor was reset";
+    retired_ = true;
+    const std::string what = "the JS class " + cls_.name + " passed its heap limit of " +
+                             std::to_string(cls_.cls.limits.heap_bytes >> 20) +
+                             " MiB on this shard; its isolate is replaced and its objects rebuilt";
+    // Each actor rebuilds its object in the new isolate at its next event
+    // (js_actor::live_host); the events in flight fail.
+    for (auto& [h, slot] : actors_) fail_waits_of(h, what);
+    if (!handle) fail_waits_of(0, what);
+  } else if (why != sd::stop_reason::none || i->IsExecutionTerminating()) {
+    i->CancelTerminateExecution();
+    const std::string what = "the event used more than " + std::to_string(cls_.cls.limits.cpu_per_slice.count()) +
+                             " ms of CPU time without yielding; the actor was reset";
     if (handle) {
       fail_waits_of(handle, what);
       reset_later(handle);
@@ -348,15 +343,15 @@ void class_host::fail_waits_of(std::uint64_t handle, const std::string& why) {
   }
 }
 
-void class_host::reset_later(std::uint64_t handle) { to_reset_.push_back(handle); }
+void class_host::reset_later(std::uint64_t handle) {
+  if (js_actor* a = find(handle)) a->mark_stale();
+}
 
-// Outside every slice: the coroutines whose promises settled, the resets,
-// then the operations the slice started.
+// Outside every slice: the coroutines whose promises settled, then the
+// operations the slice started.
 void class_host::after_slice() {
-  auto self = weak_from_this().lock();  // a reset may drop the last actor holding us (none while constructing)
-  while (!to_reset_.empty() || !to_start_.empty() || !ready_.empty()) {
-    // Settled events first: a failed event must reach its caller before its
-    // actor is reset (a reset voids what the old instance still sends).
+  auto self = weak_from_this().lock();  // what resumes may drop the last actor holding us (none while constructing)
+  while (!to_start_.empty() || !ready_.empty()) {
     if (!ready_.empty()) {
       const std::uint64_t id = ready_.front();
       ready_.pop_front();
@@ -365,13 +360,12 @@ void class_host::after_slice() {
       settle_wait* w = it->second;
       waits_.erase(it);
       w->id_ = 0;
-      if (w->waiting_) std::exchange(w->waiting_, nullptr).resume();
-      continue;
-    }
-    if (!to_reset_.empty()) {
-      const std::uint64_t h = to_reset_.back();
-      to_reset_.pop_back();
-      if (js_actor* a = find(h)) cairn::detail::shard::current()->post_after_flush(new deferred_reset(a->id(), h));
+      if (w->waiting_) {
+        // The coroutine runs as its actor (await_resume); what follows here does not.
+        cairn::actor* outside = cairn::detail::current_actor;
+        std::exchange(w->waiting_, nullptr).resume();
+        cairn::detail::current_actor = outside;
+      }
       continue;
     }
     auto [id, op] = std::move(to_start_.front());
@@ -414,6 +408,11 @@ void class_host::expire(std::uint64_t wait_id) {
 
 void class_host::start_event(js_actor& a, settle_wait& w, const event_body& body) {
   begin_wait(w, a.handle());
+  if (retired_) {  // cannot happen: js_actor::live_host moves to a new host first
+    w.settled_ = true;
+    w.failure_ = "the JS class " + cls_.name + " passed its heap limit on this shard";
+    return after_slice();
+  }
   slice(a.handle(), [&](v8::Local<v8::Context> ctx) {
     v8::Isolate* i = iso();
     v8::TryCatch tc(i);

@@ -104,6 +104,10 @@ class class_host final : private isolate_holder,
   /// A Worker's event: its default export's fetch(request, env).
   void start_worker_fetch(settle_wait& w, const sandbox::outbound_request& req);
   [[nodiscard]] bool is_worker() const noexcept { return cls_.ns == nullptr; }
+  /// The isolate passed its heap limit: the registry makes a new host, each
+  /// actor rebuilds its object there at its next event, and this one goes
+  /// with the last actor that still refers to it.
+  [[nodiscard]] bool retired() const noexcept { return retired_; }
 
   /// The settled result; each throws js_error if the promise was rejected or
   /// the host failed the event.
@@ -121,7 +125,7 @@ class class_host final : private isolate_holder,
   /// Starts `op` once the running slice has ended, as `a`; its outcome
   /// settles the returned promise.
   v8::Local<v8::Promise> begin_op(v8::Local<v8::Context> ctx, js_actor* a, std::function<task<op_outcome>()> op);
-  /// The actor reset itself (blockConcurrencyWhile's callback failed).
+  /// The actor's object can no longer be trusted: rebuilt at its next event.
   void reset_later(std::uint64_t handle);
   /// Writes of `a` happened in this slice.
   void touched(js_actor& a);
@@ -173,10 +177,10 @@ class class_host final : private isolate_holder,
   std::unordered_map<std::uint64_t, pending_op> ops_;
   std::uint64_t next_op_ = 1;
   std::vector<std::pair<std::uint64_t, std::function<task<op_outcome>()>>> to_start_;
-  std::vector<std::uint64_t> to_reset_;
   std::vector<js_actor*> touched_;
   std::uint64_t slice_seq_ = 0;
   std::uint64_t current_ = 0;  // the handle of the actor whose slice runs
+  bool retired_ = false;
   // Upgrade responses of other actors that a fetch through a stub returned,
   // until this context's own fetch handler hands them on.
   std::unordered_map<std::uint64_t, http::response> upgrades_;

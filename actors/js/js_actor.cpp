@@ -57,7 +57,7 @@ using socket_args = std::function<std::vector<v8::Local<v8::Value>>(v8::Local<v8
 task<void> socket_event(std::shared_ptr<detail::class_host> host, js_actor& self, http::websocket ws,
                         const char* handler, socket_args more) {
   self.remember(ws);
-  settle_wait w(*host);
+  settle_wait w(*host);  // the caller made it live
   const std::uint64_t id = ws.id();
   host->start_event(self, w, [&](v8::Local<v8::Context> ctx, v8::Local<v8::Object> object) -> v8::MaybeLocal<v8::Value> {
     v8::Isolate* iso = ctx->GetIsolate();
@@ -92,8 +92,21 @@ task<void> js_actor::on_start() {
   co_return;
 }
 
+detail::class_host& js_actor::live_host() {
+  if (host_->retired() || stale_) {
+    auto& reg = runtime().service<registry>().state();
+    host_->destroy(handle_);  // fails what still waits on the old object
+    if (host_->retired()) host_ = reg.host_for(*reg.class_of(id().ns()));
+    handle_ = next_handle.fetch_add(1, std::memory_order_relaxed);
+    stale_ = false;
+    sockets_.clear();  // their JS objects belonged to the old one
+    host_->construct(*this, handle_);  // the constructor runs again, as after a reset
+  }
+  return *host_;
+}
+
 task<json::value> js_actor::call(std::string method, json::array args) {
-  settle_wait w(*host_);
+  settle_wait w(live_host());
   const std::string text = json::serialize(args);
   host_->start_event(*this, w, [&](v8::Local<v8::Context> ctx, v8::Local<v8::Object> self) -> v8::MaybeLocal<v8::Value> {
     v8::Local<v8::Value> parsed;
@@ -105,7 +118,7 @@ task<json::value> js_actor::call(std::string method, json::array args) {
 }
 
 task<std::string> js_actor::call_cloned(std::string method, std::string args) {
-  settle_wait w(*host_);
+  settle_wait w(live_host());
   host_->start_event(*this, w, [&](v8::Local<v8::Context> ctx, v8::Local<v8::Object> self) -> v8::MaybeLocal<v8::Value> {
     v8::Local<v8::Value> in;
     if (!sd::clone_in(ctx, args).ToLocal(&in)) return {};
@@ -116,7 +129,7 @@ task<std::string> js_actor::call_cloned(std::string method, std::string args) {
 }
 
 task<http::response> js_actor::fetch(http::request request) {
-  settle_wait w(*host_);
+  settle_wait w(live_host());
   upgrade_request_ = http::is_websocket_upgrade(request) ? &request : nullptr;
   sandbox::outbound_request req = detail::outbound_of(request);
   upgrade_request_ = http::is_websocket_upgrade(request) ? &request : nullptr;
@@ -152,7 +165,7 @@ task<http::response> js_actor::fetch(http::request request) {
 }
 
 task<void> js_actor::alarm(alarm_info info) {
-  settle_wait w(*host_);
+  settle_wait w(live_host());
   host_->start_event(*this, w, [&](v8::Local<v8::Context> ctx, v8::Local<v8::Object> self) -> v8::MaybeLocal<v8::Value> {
     v8::Isolate* iso = ctx->GetIsolate();
     v8::Local<v8::Value> f;
@@ -202,6 +215,7 @@ task<void> js_actor::websocket_message(http::websocket ws, http::ws_message m) {
     if (!data.empty()) std::memcpy(ab->Data(), data.data(), data.size());
     return std::vector<v8::Local<v8::Value>>{ab};
   };
+  live_host();
   co_await socket_event(host_, *this, std::move(ws), "webSocketMessage", std::move(more));
 }
 
@@ -211,6 +225,7 @@ task<void> js_actor::websocket_close(http::websocket ws, std::uint16_t code, std
     return std::vector<v8::Local<v8::Value>>{v8::Integer::NewFromUnsigned(iso, code), v8_string(iso, reason),
                                              v8::Boolean::New(iso, code != 1006)};
   };
+  live_host();
   co_await socket_event(host_, *this, std::move(ws), "webSocketClose", std::move(more));
 }
 
@@ -219,6 +234,7 @@ task<void> js_actor::websocket_error(http::websocket ws, std::string what) {
     v8::Isolate* iso = ctx->GetIsolate();
     return std::vector<v8::Local<v8::Value>>{v8::Exception::Error(v8_string(iso, what))};
   };
+  live_host();
   co_await socket_event(host_, *this, std::move(ws), "webSocketError", std::move(more));
 }
 

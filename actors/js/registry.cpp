@@ -37,7 +37,7 @@ std::shared_ptr<class_host> registry_state::host_for(class_entry& cls) {
   resolve_namespaces();
   const unsigned shard = cairn::detail::shard::current()->index();
   auto& slot = cls.hosts[shard];
-  if (!slot) slot = std::make_shared<class_host>(*this, cls, shard);
+  if (!slot || slot->retired()) slot = std::make_shared<class_host>(*this, cls, shard);
   return slot;
 }
 

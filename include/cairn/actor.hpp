@@ -110,12 +110,6 @@ inline thread_local actor* current_actor = nullptr;
 /// commit (storage_error, commit_failed).
 std::exception_ptr reset_error(const actor& a);
 
-/// Drops instance `a` (on its shard, outside its handlers' code): its
-/// unflushed writes are discarded, what it still sends is void, and the
-/// messages waiting for it go to a fresh instance. For hosts whose guest
-/// code left the instance in a state nobody can trust.
-void reset_instance(actor& a) noexcept;
-
 void end_segment_slow(actor& a) noexcept;
 void abort_segment_slow(actor& a) noexcept;
 

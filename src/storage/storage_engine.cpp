@@ -384,12 +384,6 @@ void storage_engine::commit_refused() noexcept {
   nested_ = 0;
 }
 
-std::vector<held_output> storage_engine::abandon_pass() noexcept {
-  commit_refused();
-  owner_.unflushed_ = false;
-  return take_held();
-}
-
 bool storage_engine::commit() noexcept {
   if (!txn_open_) return true;
   txn_open_ = false;

@@ -100,11 +100,7 @@ class storage_engine {
   std::vector<held_output> take_held() noexcept { return std::exchange(held_, {}); }
   /// A segment of this pass's transaction wrote (its commit changes the file).
   [[nodiscard]] bool wrote_in_pass() const noexcept { return txn_written_; }
-  /// In the shard's dirty list (this pass's flush would commit it).
-  [[nodiscard]] bool in_pass() const noexcept { return txn_open_; }
-  /// Leaves the pass without committing: its transaction is rolled back, the
-  /// owner has nothing unflushed, and the output it held is returned (to fail).
-  std::vector<held_output> abandon_pass() noexcept;
+
 
   // ---- nested transactions (storage::transaction) ----
   void begin_nested();

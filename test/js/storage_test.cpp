@@ -100,6 +100,7 @@ export class Store extends DurableObject {
   async failFirstAlarm() { await this.ctx.storage.put("failFirst", true); }
   async alarms() { return [(await this.ctx.storage.get("alarms")) ?? 0, (await this.ctx.storage.get("retry")) ?? -1]; }
   spin() { for (;;) {} }
+  bomb() { this.hoard = []; for (;;) this.hoard.push(new Array(100000).fill(7)); }
   async hang() { await new Promise(() => {}); }
   async hangAfterWrite() { await this.ctx.storage.put("half", 1); await new Promise(() => {}); }
   async half() { return (await this.ctx.storage.get("half")) ?? 0; }
@@ -195,6 +196,33 @@ BOOST_AUTO_TEST_CASE(an_event_that_never_settles_fails_at_its_wall_limit) {
   // What the event wrote before it hung was committed (its segment ended at the await).
   BOOST_TEST(w.error_of(ns, "h", "hangAfterWrite").find("did not finish") != std::string::npos);
   BOOST_TEST(w.call(ns, "h", "half").as_int64() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_heap_bomb_replaces_the_class_isolate_and_rebuilds_its_objects) {
+  js_world w(1);  // one shard: every actor of the class shares the isolate
+  w.limits.heap_bytes = 64u << 20;
+  auto ns = w.add("STORE", "Store", store_js);
+  BOOST_TEST(w.call(ns, "b", "setAlarmIn", {600'000}).as_bool());  // b has state on disk
+  const std::string error = w.error_of(ns, "a", "bomb");
+  BOOST_TEST(error.find("passed its heap limit of 64 MiB") != std::string::npos, error);
+  BOOST_TEST(w.call(ns, "a", "hello").as_string() == "hello");  // a new isolate, a new object
+  BOOST_TEST(w.call(ns, "b", "clearAlarm").is_null());          // b, rebuilt too, reads its storage
+  BOOST_TEST(w.call(ns, "c", "hello").as_string() == "hello");
+}
+
+BOOST_AUTO_TEST_CASE(a_new_alarm_replaces_the_one_set_before) {
+  js_world w;
+  auto ns = w.add("STORE", "Store", store_js);
+  BOOST_TEST(w.call(ns, "p", "setAlarmIn", {10}).as_bool());
+  BOOST_TEST(w.call(ns, "p", "setAlarmIn", {600'000}).as_bool());  // moved away: not in 10 ms
+  BOOST_TEST(w.call(ns, "o", "setAlarmIn", {600'000}).as_bool());
+  BOOST_TEST(w.call(ns, "o", "setAlarmIn", {300}).as_bool());      // moved closer: in 300 ms
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (w.call(ns, "o", "alarms").as_array()[0].as_int64() < 1 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  BOOST_TEST(json::serialize(w.call(ns, "o", "alarms")) == "[1,0]");
+  // p's first alarm was due ~290 ms before o's fired: it would have fired by now.
+  BOOST_TEST(json::serialize(w.call(ns, "p", "alarms")) == "[0,-1]");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

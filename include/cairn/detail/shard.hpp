@@ -27,8 +27,6 @@ class runtime_core;
 class storage_engine;
 struct message;
 
-void reset_instance(actor& a) noexcept;
-
 class shard {
  public:
   shard(runtime_core& core, std::uint32_t index);
@@ -51,9 +49,6 @@ class shard {
   [[nodiscard]] actor* find(const actor_id& id) noexcept;
   /// Runs `w` on this shard after the current event.
   void post_task(work_item* w) noexcept { tasks_.push(w); }
-  /// Runs `w` on this shard once this pass's commits are done (after the
-  /// flush that ends it), when no actor's storage is in a transaction.
-  void post_after_flush(work_item* w) noexcept { after_flush_.push(w); }
   /// Makes the actor's mailbox run (it has mail and is not blocked).
   void schedule(actor& a) noexcept;
   /// A message or task that the runtime must see finish before a graceful
@@ -125,7 +120,6 @@ class shard {
   // syncfs(2) on the data directory: what the pass's `full` commits wrote is durable.
   bool sync_data() noexcept;
   void reset_actor(actor& a) noexcept;
-  friend void reset_instance(actor& a) noexcept;
   void link_idle(actor& a) noexcept;
   void unlink_idle(actor& a) noexcept;
   void maybe_idle(actor& a) noexcept;
@@ -140,7 +134,6 @@ class shard {
   runtime_core& core_;
   std::uint32_t index_;
   std::unique_ptr<boost::asio::io_context> io_;
-  item_queue after_flush_;  // post_after_flush
   int data_dir_fd_ = -1;    // for sync_data
   std::unique_ptr<directory> dir_;
   item_queue tasks_;

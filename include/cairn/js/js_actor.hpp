@@ -59,13 +59,24 @@ class js_actor : public actor {
   /// A socket of this actor by id (accepted, listed or delivered), or nullptr.
   [[nodiscard]] http::websocket* socket(std::uint64_t id);
   void remember(const http::websocket& ws) { sockets_[ws.id()] = ws; }
+  /// Its JS object can no longer be trusted (an event ran out of CPU or wall
+  /// time, a blockConcurrencyWhile callback failed): the next event builds a
+  /// new one (the constructor runs again) and the events still waiting on the
+  /// old one fail.
+  void mark_stale() noexcept { stale_ = true; }
   /// Accepts the upgrade of the fetch event whose first slice is running;
   /// throws std::logic_error outside one.
   http::websocket accept(std::vector<std::string> tags);
 
  private:
+  /// The host of this actor's object, rebuilding the object first if it is
+  /// stale, or in a new isolate if its class's isolate on this shard passed
+  /// its heap limit.
+  detail::class_host& live_host();
+
   std::shared_ptr<detail::class_host> host_;
   std::uint64_t handle_ = 0;
+  bool stale_ = false;
   std::unordered_map<std::uint64_t, http::websocket> sockets_;
   const http::request* upgrade_request_ = nullptr;   // during a fetch event's first slice
   std::optional<http::response> accepted_;           // what accept() made of it
