@@ -68,7 +68,9 @@ sandbox::outbound_request outbound_of(http::request& request) {
 
 // ---- settle_wait -------------------------------------------------------------------
 
-settle_wait::~settle_wait() { host_.unwatch(*this); }
+settle_wait::settle_wait(class_host& host) : host_(host.shared_from_this()) {}
+
+settle_wait::~settle_wait() { host_->unwatch(*this); }
 
 void settle_wait::await_suspend(std::coroutine_handle<> h) noexcept {
   waiting_ = h;
@@ -341,6 +343,10 @@ void class_host::fail_waits_of(std::uint64_t handle, const std::string& why) {
     w->failure_ = why;
     ready_.push_back(w->id_);
   }
+}
+
+void class_host::settle_now() {
+  if (slice_depth == 0) after_slice();
 }
 
 void class_host::reset_later(std::uint64_t handle) {

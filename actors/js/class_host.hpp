@@ -33,9 +33,10 @@ class class_host;
 sandbox::outbound_request outbound_of(http::request& request);
 
 /// A JS promise that a C++ coroutine awaits: `co_await w` after start_event.
+/// It keeps its host alive (an actor may move to a new host meanwhile).
 class settle_wait {
  public:
-  explicit settle_wait(class_host& host) noexcept : host_(host) {}
+  explicit settle_wait(class_host& host);
   ~settle_wait();
   settle_wait(const settle_wait&) = delete;
   settle_wait& operator=(const settle_wait&) = delete;
@@ -46,7 +47,7 @@ class settle_wait {
 
  private:
   friend class class_host;
-  class_host& host_;
+  std::shared_ptr<class_host> host_;
   std::uint64_t id_ = 0;
   std::uint64_t actor_ = 0;  // the handle of the actor whose event this is
   std::coroutine_handle<> waiting_;
@@ -132,6 +133,9 @@ class class_host final : private isolate_holder,
 
   void complete_op(std::uint64_t op, op_outcome out);
   void unwatch(settle_wait& w) noexcept;
+  /// Resumes what settled (outside a slice): after destroy() on a host that
+  /// will run no more slices.
+  void settle_now();
 
  private:
   struct entered;

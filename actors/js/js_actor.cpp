@@ -96,7 +96,10 @@ detail::class_host& js_actor::live_host() {
   if (host_->retired() || stale_) {
     auto& reg = runtime().service<registry>().state();
     host_->destroy(handle_);  // fails what still waits on the old object
-    if (host_->retired()) host_ = reg.host_for(*reg.class_of(id().ns()));
+    if (host_->retired()) {
+      auto old = std::exchange(host_, reg.host_for(*reg.class_of(id().ns())));
+      old->settle_now();  // it runs no more slices: its failed waits resume now
+    }
     handle_ = next_handle.fetch_add(1, std::memory_order_relaxed);
     stale_ = false;
     sockets_.clear();  // their JS objects belonged to the old one
