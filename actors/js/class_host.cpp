@@ -375,7 +375,7 @@ void class_host::after_slice() {
       continue;
     }
     auto [id, op] = std::move(to_start_.front());
-    to_start_.erase(to_start_.begin());
+    to_start_.pop_front();
     cairn::actor* saved = cairn::detail::current_actor;
     auto it = ops_.find(id);
     cairn::detail::current_actor = it != ops_.end() ? find(it->second.actor) : nullptr;

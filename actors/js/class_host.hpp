@@ -180,7 +180,7 @@ class class_host final : private isolate_holder,
   std::deque<std::uint64_t> ready_;    // waits settled, to resume after the slice
   std::unordered_map<std::uint64_t, pending_op> ops_;
   std::uint64_t next_op_ = 1;
-  std::vector<std::pair<std::uint64_t, std::function<task<op_outcome>()>>> to_start_;
+  std::deque<std::pair<std::uint64_t, std::function<task<op_outcome>()>>> to_start_;
   std::vector<js_actor*> touched_;
   std::uint64_t slice_seq_ = 0;
   std::uint64_t current_ = 0;  // the handle of the actor whose slice runs

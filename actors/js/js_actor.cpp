@@ -133,9 +133,8 @@ task<std::string> js_actor::call_cloned(std::string method, std::string args) {
 
 task<http::response> js_actor::fetch(http::request request) {
   settle_wait w(live_host());
-  upgrade_request_ = http::is_websocket_upgrade(request) ? &request : nullptr;
+  upgrade_request_ = http::is_websocket_upgrade(request) ? &request : nullptr;  // the body is not needed for it
   sandbox::outbound_request req = detail::outbound_of(request);
-  upgrade_request_ = http::is_websocket_upgrade(request) ? &request : nullptr;
   accepted_.reset();
   host_->start_event(*this, w, [&](v8::Local<v8::Context> ctx, v8::Local<v8::Object> self) -> v8::MaybeLocal<v8::Value> {
     v8::Isolate* iso = ctx->GetIsolate();

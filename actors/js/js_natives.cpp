@@ -513,16 +513,24 @@ void new_unique_id(const info& args) {
   });
 }
 
+// The id `hex` names in `b`'s namespace, or a TypeError (a foreign or malformed id).
+bool id_arg(v8::Isolate* iso, const bound_namespace& b, v8::Local<v8::Value> hex, actor_id& out) {
+  try {
+    out = cairn::detail::id_from_string(*b.ns, sd::utf8(iso, hex));
+    return true;
+  } catch (const std::exception& e) {
+    throw_type_error(iso, e.what());
+    return false;
+  }
+}
+
 void id_from_string(const info& args) {
   auto& h = host_of(args);
   const bound_namespace* b = bound_arg(h, args[0]);
   if (!b) return;
   v8::Isolate* iso = args.GetIsolate();
-  try {
-    args.GetReturnValue().Set(v8_string(iso, cairn::detail::id_from_string(*b->ns, sd::utf8(iso, args[1])).to_string()));
-  } catch (const std::exception& e) {
-    throw_type_error(iso, e.what());
-  }
+  actor_id id;
+  if (id_arg(iso, *b, args[1], id)) args.GetReturnValue().Set(v8_string(iso, id.to_string()));
 }
 
 task<op_outcome> call_js(actor_ref<js_actor> ref, std::string method, std::string args) {
@@ -557,11 +565,7 @@ void call(const info& args) {
   const bound_namespace* b = bound_arg(h, args[0]);
   if (!ok || !b) return;
   actor_id id;
-  try {
-    id = cairn::detail::id_from_string(*b->ns, sd::utf8(iso, args[1]));
-  } catch (const std::exception& e) {
-    return throw_type_error(iso, e.what());
-  }
+  if (!id_arg(iso, *b, args[1], id)) return;
   std::string method = sd::utf8(iso, args[2]);
   std::function<task<op_outcome>()> op;
   if (b->js) {
@@ -589,11 +593,7 @@ void fetch(const info& args) {
   if (!ok || !b) return;
   if (!b->js) return throw_type_error(iso, "fetch() through a stub reaches JS actors only; call the native actor's methods");
   actor_id id;
-  try {
-    id = cairn::detail::id_from_string(*b->ns, sd::utf8(iso, args[1]));
-  } catch (const std::exception& e) {
-    return throw_type_error(iso, e.what());
-  }
+  if (!id_arg(iso, *b, args[1], id)) return;
   http::request req;
   req.method_string(sd::utf8(iso, args[3]));
   req.target(sd::utf8(iso, args[2]));
