@@ -19,7 +19,7 @@ bench_begin() {
   trap bench_end EXIT
   workerd_dir="${root}/perf/workerd"
   if [[ ! -x "${workerd_dir}/node_modules/.bin/workerd" ]]; then
-    (cd "$workerd_dir" && npm install --no-audit --no-fund --silent >/dev/null)
+    (cd "$workerd_dir" && npm ci --no-audit --no-fund --silent >/dev/null)
   fi
 }
 bench_end() {

@@ -67,11 +67,7 @@ for dir in "${root}/test/ws" "${root}/sandbox/js" "${root}/perf/workerd"; do
   if [[ ! -f "${dir}/node_modules/.package-lock.json" ||
         "${dir}/package-lock.json" -nt "${dir}/node_modules/.package-lock.json" ]]; then
     echo "setup: installing the npm packages of ${dir#"${root}/"}"
-    # workerd's lock lists only the platform packages the registry served
-    # (linux); `npm ci` refuses such a lock, `npm install` keeps its versions.
-    install=ci
-    [[ "$dir" == */perf/workerd ]] && install=install
-    (cd "$dir" && npm "$install" --no-audit --no-fund --loglevel=error >/dev/null)
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   fi
 done
 
