@@ -425,6 +425,63 @@ BOOST_AUTO_TEST_CASE(sql_cursors_and_refused_statements) {
   }(ns.get("s")));
 }
 
+/// Where the database of store actor `name` lives under a data directory:
+/// found by touching it in a scratch runtime.
+std::filesystem::path database_file_of(const std::string& name) {
+  cairn_test::temp_dir probe;
+  {
+    cairn::runtime p(opts(probe));
+    auto pns = p.register_namespace<store>("store");
+    p.block_on([](auto r) -> cairn::task<void> { co_await r.call(&store::incr, std::string("n")); }(pns.get(name)));
+  }
+  std::filesystem::path rel;
+  for (auto& e : std::filesystem::recursive_directory_iterator(probe.path()))
+    if (e.path().extension() == ".sqlite" && e.path().filename() != ".cairn-alarms.sqlite")
+      rel = std::filesystem::relative(e.path(), probe.path());
+  BOOST_REQUIRE(!rel.empty());
+  return rel;
+}
+
+std::string read_all(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// A new actor's file is written from an image SQLite made, already in WAL
+// mode; an empty file (what a crash can leave of one) becomes a new database.
+BOOST_AUTO_TEST_CASE(new_databases_start_in_wal_mode_and_an_empty_file_is_a_new_one) {
+  cairn_test::temp_dir dir;
+  const auto empty_rel = database_file_of("empty");
+  std::filesystem::create_directories((dir.path() / empty_rel).parent_path());
+  { std::ofstream(dir.path() / empty_rel, std::ios::binary); }
+  {
+    cairn::runtime rt(opts(dir));
+    auto ns = rt.register_namespace<store>("store");
+    rt.block_on([](auto fresh, auto empty) -> cairn::task<void> {
+      BOOST_TEST(co_await fresh.call(&store::incr, std::string("n")) == 1);
+      BOOST_TEST(co_await fresh.call(&store::incr, std::string("n")) == 2);
+      BOOST_TEST(co_await fresh.call(&store::run_sql, std::string("PRAGMA integrity_check")) ==
+                 R"([{"integrity_check":"ok"}])");
+      BOOST_TEST(co_await empty.call(&store::incr, std::string("n")) == 1);
+    }(ns.get("fresh"), ns.get("empty")));
+  }
+  for (const auto& rel : {database_file_of("fresh"), empty_rel}) {
+    const std::string head = read_all(dir.path() / rel).substr(0, 20);
+    BOOST_REQUIRE(head.size() == 20);
+    BOOST_TEST(head.substr(0, 16) == std::string("SQLite format 3\0", 16));
+    BOOST_TEST(int(head[18]) == 2);  // the file format's write and read versions: WAL
+    BOOST_TEST(int(head[19]) == 2);
+  }
+  cairn::runtime rt(opts(dir));
+  auto ns = rt.register_namespace<store>("store");
+  rt.block_on([](auto fresh, auto empty) -> cairn::task<void> {
+    auto f = co_await fresh.call(&store::read, std::string("n"));
+    auto e = co_await empty.call(&store::read, std::string("n"));
+    BOOST_TEST(f.value_or(-1) == 2);
+    BOOST_TEST(e.value_or(-1) == 1);
+  }(ns.get("fresh"), ns.get("empty")));
+}
+
 BOOST_AUTO_TEST_CASE(bad_files_give_clear_errors_and_lose_nothing) {
   cairn_test::temp_dir dir;
   auto o = opts(dir);
@@ -434,18 +491,7 @@ BOOST_AUTO_TEST_CASE(bad_files_give_clear_errors_and_lose_nothing) {
   // A file of garbage where the actor's database should be.
   std::string garbage(8192, 'Z');
   rt.block_on([](auto r) -> cairn::task<void> { co_await r.call(&store::incr, std::string("n")); }(ns.get("warm")));
-  // Find where "corrupt" would live by touching it in a scratch runtime.
-  cairn_test::temp_dir probe;
-  {
-    cairn::runtime p(opts(probe));
-    auto pns = p.register_namespace<store>("store");
-    p.block_on([](auto r) -> cairn::task<void> { co_await r.call(&store::incr, std::string("n")); }(pns.get("corrupt")));
-  }
-  std::filesystem::path rel;
-  for (auto& e : std::filesystem::recursive_directory_iterator(probe.path()))
-    if (e.path().extension() == ".sqlite" && e.path().filename() != ".cairn-alarms.sqlite")
-      rel = std::filesystem::relative(e.path(), probe.path());
-  BOOST_REQUIRE(!rel.empty());
+  const auto rel = database_file_of("corrupt");
   std::filesystem::create_directories((dir.path() / rel).parent_path());
   { std::ofstream(dir.path() / rel, std::ios::binary) << garbage; }
   rt.block_on([](auto bad, auto good) -> cairn::task<void> {
@@ -453,9 +499,7 @@ BOOST_AUTO_TEST_CASE(bad_files_give_clear_errors_and_lose_nothing) {
     BOOST_TEST(io);
     BOOST_TEST(co_await good.call(&store::incr, std::string("n")) == 2);  // everyone else keeps serving
   }(bad, ns.get("warm")));
-  std::ifstream in(dir.path() / rel, std::ios::binary);
-  std::string after((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  BOOST_TEST((after == garbage));  // the bad file is left as it was
+  BOOST_TEST((read_all(dir.path() / rel) == garbage));  // the bad file is left as it was
 }
 
 BOOST_AUTO_TEST_CASE(unusable_data_directory_is_a_clear_error) {

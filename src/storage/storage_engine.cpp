@@ -11,6 +11,7 @@
 #include <cairn/detail/work_item.hpp>
 
 #include "hex.hpp"
+#include "storage/database_file.hpp"
 
 namespace cairn::detail {
 
@@ -185,6 +186,9 @@ void storage_engine::open() {
     std::filesystem::create_directories(path_.parent_path(), ec);
     if (ec)
       throw storage_error(reason::io, "cairn: cannot create " + path_.parent_path().string() + ": " + ec.message());
+    // A new actor's file starts as an image already in WAL mode (see
+    // database_file.hpp); a test's VFS sees every file from its start instead.
+    if (!vfs) create_database_file(path_);
     rc = sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, vfs);
     if (rc != SQLITE_OK) {
       std::string msg = "cairn: cannot open " + path_.string() + ": " + (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
@@ -210,16 +214,14 @@ void storage_engine::open() {
       int persist_wal = 1;
       sqlite3_file_control(db_, "main", SQLITE_FCNTL_PERSIST_WAL, &persist_wal);
       exec_internal("PRAGMA journal_size_limit=16777216");
-      exec_internal("PRAGMA journal_mode=WAL");
       // `full` too: its commits are made durable by the shard's one syncfs
-      // per pass over all of them (shard::flush), not by an fsync each.
+      // per pass over all of them (shard::flush), not by an fsync each. Set
+      // before the switch to WAL, which then syncs less (a file not made
+      // from the image: an empty one, or one a test's VFS makes).
       exec_internal("PRAGMA synchronous=NORMAL");
+      exec_internal("PRAGMA journal_mode=WAL");
     }
-    exec_internal(
-        "CREATE TABLE IF NOT EXISTS _cairn_kv(key BLOB PRIMARY KEY, value BLOB NOT NULL, is_bytes INTEGER NOT NULL) "
-        "WITHOUT ROWID;"
-        "CREATE TABLE IF NOT EXISTS _cairn_alarm(one INTEGER PRIMARY KEY CHECK (one = 1), at_ms INTEGER NOT NULL, "
-        "retry INTEGER NOT NULL)");
+    exec_internal(cairn_schema);
   } catch (...) {
     sqlite3_close_v2(db_);
     db_ = nullptr;

@@ -1,0 +1,80 @@
+#include "storage/database_file.hpp"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include <cairn/errors.hpp>
+
+namespace cairn::detail {
+
+const char* const cairn_schema =
+    "CREATE TABLE IF NOT EXISTS _cairn_kv(key BLOB PRIMARY KEY, value BLOB NOT NULL, is_bytes INTEGER NOT NULL) "
+    "WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS _cairn_alarm(one INTEGER PRIMARY KEY CHECK (one = 1), at_ms INTEGER NOT NULL, "
+    "retry INTEGER NOT NULL)";
+
+namespace {
+
+struct image {
+  std::unique_ptr<unsigned char, decltype(&sqlite3_free)> bytes{nullptr, &sqlite3_free};
+  sqlite3_int64 size = 0;
+};
+
+// An in-memory database with the schema, serialized. Bytes 18 and 19 of the
+// header are the file format's write and read versions: 2 means WAL, which
+// is what `PRAGMA journal_mode=WAL` writes there (sqlite.org/fileformat.html).
+image make_image() {
+  sqlite3* db = nullptr;
+  image out;
+  if (sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) == SQLITE_OK &&
+      sqlite3_exec(db, cairn_schema, nullptr, nullptr, nullptr) == SQLITE_OK) {
+    out.bytes.reset(sqlite3_serialize(db, "main", &out.size, 0));
+  }
+  sqlite3_close_v2(db);
+  if (!out.bytes || out.size < 100)
+    throw storage_error(storage_error::reason::io, "cairn: SQLite could not make the image of a new database");
+  out.bytes.get()[18] = 2;
+  out.bytes.get()[19] = 2;
+  return out;
+}
+
+}  // namespace
+
+bool create_database_file(const std::filesystem::path& path) {
+  static const image img = make_image();  // thread-safe, once per process
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    if (errno == EEXIST) return false;
+    throw storage_error(storage_error::reason::io,
+                        "cairn: cannot create " + path.string() + ": " + std::strerror(errno));
+  }
+  const unsigned char* p = img.bytes.get();
+  auto left = static_cast<std::size_t>(img.size);
+  while (left > 0) {
+    const ssize_t n = ::write(fd, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const std::string why = n < 0 ? std::strerror(errno) : "short write";
+      ::close(fd);
+      ::unlink(path.c_str());
+      throw storage_error(storage_error::reason::io, "cairn: cannot write " + path.string() + ": " + why);
+    }
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  if (::close(fd) != 0) {
+    const std::string why = std::strerror(errno);
+    ::unlink(path.c_str());
+    throw storage_error(storage_error::reason::io, "cairn: cannot write " + path.string() + ": " + why);
+  }
+  return true;
+}
+
+}  // namespace cairn::detail
