@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include <cairn/actor.hpp>
 #include <cairn/detail/runtime_core.hpp>
@@ -130,18 +131,6 @@ sqlite3* shard::take_memory_db(const actor_id& id) noexcept {
 
 void shard::remove_dirty(storage_engine* e) noexcept { std::erase(dirty_, e); }
 
-bool shard::sync_data() noexcept {
-  if (data_dir_fd_ < 0) {
-    data_dir_fd_ = ::open(core_.options().data_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (data_dir_fd_ < 0) {
-      core_.report_unhandled(std::make_exception_ptr(storage_error(storage_error::reason::io,
-                                 "cairn: cannot open the data directory to sync it")), "the group commit");
-      return false;
-    }
-  }
-  return ::syncfs(data_dir_fd_) == 0 || (errno == EINTR && ::syncfs(data_dir_fd_) == 0);
-}
-
 void shard::flush() noexcept {
   if (dirty_.empty()) return;
   flushing_.swap(dirty_);
@@ -155,7 +144,6 @@ void shard::flush() noexcept {
     return index && e->alarm_changed() && e->pending_alarm() && e->mode() != durability::memory;
   };
   std::vector<alarm_index::entry> upserts;
-  std::vector<alarm_index::entry> removals;
   for (storage_engine* e : flushing_)
     if (sets_indexed_alarm(e))
       upserts.push_back({e->owner().id().namespace_name(), value_hex(e->owner().id().value()), e->pending_alarm()->at_ms});
@@ -169,62 +157,153 @@ void shard::flush() noexcept {
     }
   }
 
-  // Every commit first, then one sync of the data directory's file system
-  // for all the `full` ones (SQLite commits them without an fsync each), so
-  // a pass of N actors costs one sync instead of N. Nothing they held leaves
-  // before it returns.
+  // Every commit first (SQLite writes the WAL of a `full` database without
+  // an fsync). Output of commits that changed a `full` database goes to this
+  // pass's epoch, which the node's group sync makes durable with one syncfs
+  // for every shard's passes, while this shard goes on; output of an actor
+  // whose earlier commit awaits its sync joins that commit's epoch; the rest
+  // leaves now.
+  // (0: failed, 1: committed, 2: committed writes to a `full` database)
   std::vector<char> committed(flushing_.size());
-  bool needs_sync = false;
   for (std::size_t i = 0; i < flushing_.size(); ++i) {
     storage_engine* e = flushing_[i];
     const bool wrote = e->wrote_in_pass();
-    committed[i] = (index_ok || !sets_indexed_alarm(e)) ? e->commit() : (e->commit_refused(), false);
-    needs_sync |= committed[i] && wrote && e->mode() == durability::full;
+    const bool ok = (index_ok || !sets_indexed_alarm(e)) ? e->commit() : (e->commit_refused(), false);
+    committed[i] = ok ? (wrote && e->mode() == durability::full ? 2 : 1) : 0;
   }
-  const bool synced = !needs_sync || sync_data();
-
+  std::uint64_t epoch = 0;
   for (std::size_t i = 0; i < flushing_.size(); ++i) {
     storage_engine* e = flushing_[i];
     actor& a = e->owner();
-    const bool ok = committed[i] && (synced || e->mode() != durability::full);
-    a.unflushed_ = false;
-    auto held = e->take_held();
-    if (ok) {
-      if (e->alarm_changed()) {
-        if (auto al = e->pending_alarm()) {
-          schedule_alarm(a.id(), al->at_ms);
-        } else {
-          unschedule_alarm(a.id());
-          if (index && e->mode() != durability::memory)
-            removals.push_back({a.id().namespace_name(), value_hex(a.id().value()), 0});
-        }
-        e->clear_alarm_change();
-      }
-      for (auto& h : held) {
-        if (h.reply) {
-          h.item->fn_(h.item, op::run, {});
-        } else {
-          auto* m = static_cast<message*>(h.item);
-          shard& target = core_.shard_for(m->id_);
-          if (&target == this) deliver(m); else target.post_remote(m);
-        }
-      }
-      maybe_idle(a);
-    } else {
-      e->clear_alarm_change();
-      auto err = reset_error(a);
-      for (auto& h : held) h.item->fn_(h.item, op::fail, err);
+    release_entry r{a.id(), e->take_held(), e->alarm_changed(), e->pending_alarm()};
+    e->clear_alarm_change();
+    sync_batches::batch* awaited = e->sync_epoch() > synced_epoch_ ? syncs_->find(e->sync_epoch()) : nullptr;
+    if (committed[i] == 0) {
+      fail_entry(r, reset_error(a));
       reset_actor(a);
+    } else if (committed[i] == 2) {
+      if (epoch == 0) {
+        epoch = ++last_epoch_;
+        syncs_->pending.push_back({epoch, {}});
+      }
+      e->await_sync(epoch);
+      syncs_->pending.back().entries.push_back(std::move(r));
+    } else if (awaited) {
+      awaited->entries.push_back(std::move(r));
+    } else {
+      e->await_sync(0);
+      a.unflushed_ = false;
+      release(r);
+      maybe_idle(a);
     }
   }
   flushing_.clear();
+  if (epoch != 0) core_.syncer()->request(index_, epoch);
+  drop_index_removals();
+}
 
-  if (!removals.empty()) {
-    try {
-      index->remove(removals);
-    } catch (...) {
-      core_.report_unhandled(std::current_exception(), "the alarm index");  // a stale entry only wakes the actor
+void shard::release_synced() noexcept {
+  auto& outcomes = syncs_->outcomes;
+  core_.syncer()->take(index_, outcomes);
+  for (const auto& o : outcomes) {
+    if (o.epoch <= synced_epoch_) continue;  // failed already, with an earlier sync
+    if (o.error == 0) {
+      while (!syncs_->pending.empty() && syncs_->pending.front().epoch <= o.epoch) {
+        auto b = std::move(syncs_->pending.front());
+        syncs_->pending.pop_front();
+        for (auto& r : b.entries) release(r);
+        for (auto& r : b.entries) after_sync(r.id, b.epoch);
+      }
+      synced_epoch_ = o.epoch;
+      continue;
     }
+    // The file system could not make the commits durable (after such an
+    // error Linux may have dropped the pages it could not write). Every
+    // epoch still awaited is built on them: all of it fails, and its actors
+    // restart from what the files hold.
+    core_.report_unhandled(
+        std::make_exception_ptr(storage_error(storage_error::reason::io,
+                                              std::string("cairn: syncing the data directory failed: ") +
+                                                  std::strerror(o.error))),
+        "the group sync");
+    auto failed = std::move(syncs_->pending);
+    syncs_->pending.clear();
+    synced_epoch_ = last_epoch_;
+    for (auto& b : failed) {
+      for (auto& r : b.entries) {
+        actor* a = find(r.id);
+        fail_entry(r, a ? reset_error(*a) : std::make_exception_ptr(storage_error(
+                                                storage_error::reason::commit_failed,
+                                                "cairn: the commit of " + r.id.namespace_name() + "/" +
+                                                    r.id.to_string() + " could not be made durable")));
+        if (a) reset_actor(*a);
+      }
+    }
+  }
+  drop_index_removals();
+}
+
+void shard::release(release_entry& r) {
+  if (r.alarm_changed) {
+    if (r.alarm) {
+      schedule_alarm(r.id, r.alarm->at_ms);
+    } else {
+      unschedule_alarm(r.id);
+      if (r.id.ns()->durability != durability::memory) syncs_->index_removals.push_back(r.id);
+    }
+  }
+  for (auto& h : r.held) {
+    if (h.reply) {
+      h.item->fn_(h.item, op::run, {});
+    } else {
+      auto* m = static_cast<message*>(h.item);
+      shard& target = core_.shard_for(m->id_);
+      if (&target == this) deliver(m); else target.post_remote(m);
+    }
+  }
+  r.held.clear();
+}
+
+void shard::fail_entry(release_entry& r, const std::exception_ptr& err) {
+  for (auto& h : r.held) h.item->fn_(h.item, op::fail, err);
+  r.held.clear();
+}
+
+void shard::after_sync(const actor_id& id, std::uint64_t epoch) {
+  actor* a = find(id);
+  storage_engine* e = a ? actor_access::engine(*a) : nullptr;
+  if (!e || e->sync_epoch() == 0 || e->sync_epoch() > epoch) return;
+  e->await_sync(0);
+  if (e->wrote_in_pass()) return;  // the gate stays for this pass's writes
+  // Output it held since its commit waits for nothing now; it goes first, so
+  // that what the actor sends next does not overtake it.
+  a->unflushed_ = false;
+  release_entry r{id, e->take_held(), false, {}};
+  release(r);
+  maybe_idle(*a);
+}
+
+std::uint64_t shard::awaited_epoch(const actor_id& id) const noexcept {
+  for (auto it = syncs_->pending.rbegin(); it != syncs_->pending.rend(); ++it)
+    for (const auto& r : it->entries)
+      if (r.id == id) return it->epoch;
+  return 0;
+}
+
+void shard::drop_index_removals() noexcept {
+  auto& ids = syncs_->index_removals;
+  alarm_index* index = core_.alarm_index_or_null();
+  if (ids.empty() || !index) {
+    ids.clear();
+    return;
+  }
+  std::vector<alarm_index::entry> removals;
+  for (const auto& id : ids) removals.push_back({id.namespace_name(), value_hex(id.value()), 0});
+  ids.clear();
+  try {
+    index->remove(removals);
+  } catch (...) {
+    core_.report_unhandled(std::current_exception(), "the alarm index");  // a stale entry only wakes the actor
   }
 }
 
@@ -237,6 +316,7 @@ std::exception_ptr reset_error(const actor& a) {
 
 void shard::reset_actor(actor& a) noexcept {
   a.reset_ = true;
+  a.unflushed_ = false;  // nothing it makes is held now: it fails (was_reset)
   if (a.storage_) a.storage_->break_after_failed_commit();
   auto& m = dir_->by_namespace[a.id_.ns()->index];
   if (auto it = m.find(a.id_.value()); it != m.end() && it->second == &a) m.erase(it);

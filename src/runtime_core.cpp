@@ -11,6 +11,7 @@
 #include <cairn/errors.hpp>
 
 #include "alarm_index.hpp"
+#include "group_sync.hpp"
 #include "hex.hpp"
 
 namespace cairn::detail {
@@ -134,6 +135,9 @@ void runtime_core::start() {
   if (joined_) throw runtime_stopped();
   load_alarms();
   database_budget_ = options_.max_open_databases != 0 ? options_.max_open_databases : derive_database_budget(shard_count());
+  if (!options_.data_dir.empty())
+    group_sync_ = std::make_unique<detail::group_sync>(options_.data_dir, shard_count(),
+                                                       [this](std::uint32_t s) { shards_[s]->notify(); });
   started_ = true;
   for (auto& s : shards_) s->start_thread();
 }
@@ -187,6 +191,7 @@ void runtime_core::wait_and_join() {
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   for (auto& s : shards_) s->request_exit();
   for (auto& s : shards_) s->join();
+  group_sync_.reset();  // the shards waited for the syncs of what they committed
   std::lock_guard lock(mutex_);
   joined_ = true;
 }

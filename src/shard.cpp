@@ -31,13 +31,13 @@ namespace cairn::detail {
 
 shard::shard(runtime_core& core, std::uint32_t index)
     : core_(core), index_(index), io_(std::make_unique<boost::asio::io_context>(1)),
-      dir_(std::make_unique<directory>()), alarms_(std::make_unique<alarm_schedule>()),
-      memory_dbs_(std::make_unique<memory_dbs>()), tick_timer_(std::make_unique<tick_timer>(*io_)) {}
+      dir_(std::make_unique<directory>()), syncs_(std::make_unique<sync_batches>()),
+      alarms_(std::make_unique<alarm_schedule>()), memory_dbs_(std::make_unique<memory_dbs>()),
+      tick_timer_(std::make_unique<tick_timer>(*io_)) {}
 
 shard::~shard() {
   // Items that never ran (the runtime was destroyed without being started).
   while (work_item* w = inbox_.pop()) w->fn_(w, op::discard, {});
-  if (data_dir_fd_ >= 0) ::close(data_dir_fd_);
 }
 
 actor* shard::find(const actor_id& id) noexcept {
@@ -236,6 +236,7 @@ void shard::thread_main() {
   auto guard = boost::asio::make_work_guard(*io_);
   const auto spin = core_.options().idle_spin;
   auto has_local_work = [this] { return !tasks_.empty() || ready_head_ != nullptr; };
+  auto synced = [this] { return sync_awaited() && core_.syncer()->has_outcomes(index_); };
 
   unsigned busy_rounds = 0;
   tick();  // alarms that fell due while the process was down
@@ -245,6 +246,10 @@ void shard::thread_main() {
     current_actor = nullptr;
     if (!dirty_.empty()) {
       flush();
+      did = true;
+    }
+    if (synced()) {
+      release_synced();
       did = true;
     }
     if (!graveyard_.empty() || need_collect_) collect();
@@ -260,7 +265,7 @@ void shard::thread_main() {
     const auto deadline = std::chrono::steady_clock::now() + spin;
     for (unsigned i = 1; !work; ++i) {
       CAIRN_CPU_RELAX();
-      if (inbox_.maybe_nonempty() || has_local_work()) work = true;
+      if (inbox_.maybe_nonempty() || has_local_work() || synced()) work = true;
       else if (i % 64 == 0 && (io_->poll() > 0 || std::chrono::steady_clock::now() >= deadline)) break;
     }
     if (work || has_local_work()) continue;
@@ -270,7 +275,7 @@ void shard::thread_main() {
     // A wake-up posted earlier and not consumed only causes a spurious return.
     wake_posted_.store(false, std::memory_order_seq_cst);
     sleeping_.store(true, std::memory_order_seq_cst);
-    if (inbox_.maybe_nonempty() || exit_.load(std::memory_order_acquire)) {
+    if (inbox_.maybe_nonempty() || synced() || exit_.load(std::memory_order_acquire)) {
       sleeping_.store(false, std::memory_order_relaxed);
       continue;
     }
@@ -287,6 +292,10 @@ void shard::thread_main() {
 
 void shard::shutdown_actors() noexcept {
   flush();  // what finished before the stop is made durable and answered
+  if (sync_awaited()) {
+    core_.syncer()->wait_for(index_, last_epoch_);
+    release_synced();
+  }
   while (work_item* w = inbox_.pop()) w->fn_(w, op::discard, {});
   while (work_item* w = tasks_.pop()) w->fn_(w, op::discard, {});
   for (auto& m : dir_->by_namespace) {

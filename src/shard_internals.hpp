@@ -8,13 +8,18 @@
 #include <compare>
 #include <cstdint>
 #include <cstring>
+#include <deque>
 #include <map>
+#include <optional>
 #include <set>
 #include <utility>
 #include <vector>
 
 #include <cairn/actor_id.hpp>
 #include <cairn/detail/shard.hpp>
+
+#include "group_sync.hpp"
+#include "storage/storage_engine.hpp"
 
 struct sqlite3;
 
@@ -56,6 +61,32 @@ struct shard::alarm_schedule {
 struct shard::memory_dbs {
   std::map<actor_key, sqlite3*> dbs;
   ~memory_dbs();
+};
+
+/// One actor's output of one commit, and the alarm change it made: released
+/// together once the commit is durable. By id, not by pointer: the actor may
+/// be reset (and another instance made) before its epoch's sync returns.
+struct shard::release_entry {
+  actor_id id;
+  std::vector<held_output> held;
+  bool alarm_changed = false;
+  std::optional<stored_alarm> alarm;
+};
+
+/// The epochs committed and not yet made durable, oldest first.
+struct shard::sync_batches {
+  struct batch {
+    std::uint64_t epoch;
+    std::vector<release_entry> entries;
+  };
+  std::deque<batch> pending;
+  std::vector<group_sync::outcome> outcomes;  // buffer for group_sync::take
+  std::vector<actor_id> index_removals;       // alarms deleted by released commits
+  batch* find(std::uint64_t epoch) noexcept {
+    for (auto it = pending.rbegin(); it != pending.rend(); ++it)
+      if (it->epoch == epoch) return &*it;
+    return nullptr;
+  }
 };
 
 struct shard::tick_timer {

@@ -230,6 +230,14 @@ void storage_engine::open() {
   sqlite3_set_authorizer(db_, &authorize, this);
   cache_.resize(64);
   if (mode_ != durability::memory) home_.database_opened();
+  // Commits of an earlier instance (reset since) that are not durable yet:
+  // what this one reads of them must not leave before they are.
+  if (mode_ == durability::full && home_.sync_awaited()) {
+    if (const std::uint64_t e = home_.awaited_epoch(owner_.id()); e > sync_epoch_) {
+      sync_epoch_ = e;
+      owner_.unflushed_ = true;
+    }
+  }
 }
 
 void storage_engine::close_idle() noexcept {
@@ -268,13 +276,6 @@ int storage_engine::run_internal(int slot, const char* sql) noexcept {
   int rc = sqlite3_step(s.get());
   sqlite3_reset(s.get());
   return rc;
-}
-
-void storage_engine::join_pass() {
-  if (txn_open_) return;
-  home_.add_dirty(this);  // the next flush ends the transaction (and releases held output)
-  txn_open_ = true;
-  txn_lost_ = false;
 }
 
 // A read of the KV store joins the pass's transaction, opening it if need

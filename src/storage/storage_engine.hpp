@@ -13,12 +13,12 @@
 #include <vector>
 
 #include <cairn/actor.hpp>
+#include <cairn/detail/shard.hpp>
 #include <cairn/durability.hpp>
 #include <cairn/errors.hpp>
 
 namespace cairn::detail {
 
-class shard;
 struct work_item;
 
 /// One prepared statement, finalized on destruction.
@@ -96,10 +96,19 @@ class storage_engine {
   void break_after_failed_commit() noexcept;
 
   // ---- output gate ----
-  void hold(work_item* w, bool reply) { held_.push_back({w, reply}); }
+  /// Holds output until the next flush. An actor whose last commit awaits
+  /// its group sync joins the pass only for that: the flush then hands the
+  /// output to that commit's epoch.
+  void hold(work_item* w, bool reply) {
+    if (!txn_open_) join_pass();
+    held_.push_back({w, reply});
+  }
   std::vector<held_output> take_held() noexcept { return std::exchange(held_, {}); }
   /// A segment of this pass's transaction wrote (its commit changes the file).
   [[nodiscard]] bool wrote_in_pass() const noexcept { return txn_written_; }
+  /// The epoch whose group sync the last `full` commit awaits (0: none).
+  [[nodiscard]] std::uint64_t sync_epoch() const noexcept { return sync_epoch_; }
+  void await_sync(std::uint64_t epoch) noexcept { sync_epoch_ = epoch; }
 
 
   // ---- nested transactions (storage::transaction) ----
@@ -130,7 +139,12 @@ class storage_engine {
   /// use, kept in cache_[slot]); returns SQLite's result code.
   int run_internal(int slot, const char* sql) noexcept;
   void open_segment(bool savepoint) noexcept;
-  void join_pass();
+  void join_pass() {
+    if (txn_open_) return;
+    home_.add_dirty(this);  // the next flush ends the transaction (and releases held output)
+    txn_open_ = true;
+    txn_lost_ = false;
+  }
 
   actor& owner_;
   shard& home_;
@@ -145,6 +159,7 @@ class storage_engine {
   bool segment_savepoint_ = false;  // the open segment has a savepoint (else it is the first to write)
   std::uint32_t nested_ = 0;
   std::vector<held_output> held_;
+  std::uint64_t sync_epoch_ = 0;
   std::vector<statement> cache_;
   std::optional<stored_alarm> pending_alarm_;
   bool alarm_changed_ = false;

@@ -19,6 +19,7 @@
 namespace cairn::detail {
 
 class alarm_index;
+class group_sync;
 
 class runtime_core {
  public:
@@ -49,6 +50,8 @@ class runtime_core {
   [[nodiscard]] cairn::clock& clock() const noexcept { return *clock_; }
   /// The node's alarm index; nullptr without a data directory.
   [[nodiscard]] alarm_index* alarm_index_or_null() const noexcept { return alarm_index_.get(); }
+  /// The node's group sync (made by start() when there is a data directory).
+  [[nodiscard]] detail::group_sync* syncer() const noexcept { return group_sync_.get(); }
 
   /// Counts work offered from outside the runtime's threads; false (and the
   /// work must be refused) once a stop was requested.
@@ -101,6 +104,7 @@ class runtime_core {
   std::shared_ptr<cairn::clock> clock_;
   std::uint64_t clock_subscription_ = 0;
   std::unique_ptr<alarm_index> alarm_index_;
+  std::unique_ptr<detail::group_sync> group_sync_;  // after shards_: its thread calls into them
   std::size_t database_budget_ = 0;
   std::atomic<std::uint64_t> external_roots_created_{0};
   std::atomic<std::uint64_t> external_roots_refused_{0};

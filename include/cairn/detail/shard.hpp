@@ -4,6 +4,7 @@
 // post_remote() runs on the shard's own thread only, so none of it locks.
 #include <atomic>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -69,6 +70,12 @@ class shard {
   /// An engine whose transaction the end of this pass must commit.
   void add_dirty(storage_engine* e) { dirty_.push_back(e); }
   void remove_dirty(storage_engine* e) noexcept;
+  /// The newest epoch of this shard whose group sync is still awaited and
+  /// that holds output of actor `id` (0: none). A new instance of that actor
+  /// (after a reset) reads what those commits wrote, so it waits for it too.
+  [[nodiscard]] std::uint64_t awaited_epoch(const actor_id& id) const noexcept;
+  /// Some epoch of this shard still awaits its group sync.
+  [[nodiscard]] bool sync_awaited() const noexcept { return last_epoch_ != synced_epoch_; }
   /// In-memory databases outlive their actor's hibernation here.
   void keep_memory_db(const actor_id& id, sqlite3* db);
   [[nodiscard]] sqlite3* take_memory_db(const actor_id& id) noexcept;
@@ -87,6 +94,8 @@ class shard {
 
   // ---- any thread ----
   void post_remote(work_item* w) noexcept;
+  /// Wakes the loop if it sleeps (the group sync has outcomes for it).
+  void notify() noexcept { wake(); }
   [[nodiscard]] std::uint64_t roots_created() const noexcept {
     return roots_created_.load(std::memory_order_acquire);
   }
@@ -115,10 +124,21 @@ class shard {
   void wake() noexcept;
   void shutdown_actors() noexcept;
   void unschedule(actor& a) noexcept;
-  // Commits every dirty engine, releases (or fails) the output it held.
+  // Commits every dirty engine; releases (or fails) the output it held, or
+  // hands it to the pass's epoch, which the group sync makes durable.
   void flush() noexcept;
-  // syncfs(2) on the data directory: what the pass's `full` commits wrote is durable.
-  bool sync_data() noexcept;
+  // Applies the group sync's outcomes: releases (or fails) what their epochs held.
+  void release_synced() noexcept;
+  struct release_entry;
+  struct sync_batches;
+  // Runs what `r` held and applies its alarm change (its commit is durable).
+  void release(release_entry& r);
+  void fail_entry(release_entry& r, const std::exception_ptr& err);
+  // The sync of `epoch` returned: an actor that awaited nothing newer is
+  // free of the output gate again.
+  void after_sync(const actor_id& id, std::uint64_t epoch);
+  // Alarms deleted by released commits leave the node's alarm index.
+  void drop_index_removals() noexcept;
   void reset_actor(actor& a) noexcept;
   void link_idle(actor& a) noexcept;
   void unlink_idle(actor& a) noexcept;
@@ -134,7 +154,6 @@ class shard {
   runtime_core& core_;
   std::uint32_t index_;
   std::unique_ptr<boost::asio::io_context> io_;
-  int data_dir_fd_ = -1;    // for sync_data
   std::unique_ptr<directory> dir_;
   item_queue tasks_;
   actor* ready_head_ = nullptr;
@@ -145,6 +164,9 @@ class shard {
   std::vector<actor*> graveyard_;          // to delete between passes
   std::vector<storage_engine*> dirty_;     // to commit at the end of the pass
   std::vector<storage_engine*> flushing_;  // dirty_ being committed (buffer reused)
+  std::unique_ptr<sync_batches> syncs_;    // output of committed epochs, until their group sync
+  std::uint64_t last_epoch_ = 0;           // the newest epoch handed to the group sync
+  std::uint64_t synced_epoch_ = 0;         // every epoch up to it is released (or failed)
   std::unique_ptr<alarm_schedule> alarms_;
   std::unique_ptr<memory_dbs> memory_dbs_;
   struct tick_timer;

@@ -1,0 +1,15 @@
+#pragma once
+/// Hooks into the group sync, the one syncfs(2) that makes the `full`
+/// commits of a pass durable before the output they hold leaves (for tests;
+/// process-wide, like the fault VFS).
+namespace cairn::testing {
+
+/// While true, no group sync starts: `full` commits stay not yet durable and
+/// the output they hold stays held. Turn it off before a runtime stops (a
+/// stop waits for the syncs of what it committed).
+void hold_group_syncs(bool on) noexcept;
+/// While true, every group sync fails (as syncfs does on an I/O error): the
+/// output it would release fails and its actors restart from storage.
+void fail_group_syncs(bool on) noexcept;
+
+}  // namespace cairn::testing
