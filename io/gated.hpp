@@ -10,6 +10,7 @@
 
 #include <cairn/actor.hpp>
 #include <cairn/detail/output_gate.hpp>
+#include <cairn/detail/output_gate_passed.hpp>
 #include <cairn/detail/shard.hpp>
 
 namespace cairn::http::detail {
@@ -49,44 +50,6 @@ bool through_output_gate(Run run, Fail fail) {
   return true;
 }
 
-/// `if (!co_await output_gate_passed()) ...`: true once the current actor's
-/// pending write is durable (at once when none is, or outside actors); false
-/// if that commit failed, so the output must not happen. Other events of the
-/// actor may run meanwhile (it is an await).
-class [[nodiscard]] output_gate_passed : cairn::detail::work_item {
- public:
-  output_gate_passed() noexcept : work_item(&perform) {}
-
-  [[nodiscard]] bool await_ready() noexcept {
-    state_ = cairn::detail::output_gate_now();
-    return state_ != cairn::detail::gate_state::held;
-  }
-  bool await_suspend(std::coroutine_handle<> h) {
-    h_ = h;
-    owner_ = cairn::detail::suspend_point();
-    state_ = cairn::detail::gate_output(this);
-    return state_ == cairn::detail::gate_state::held;  // else go on at once
-  }
-  bool await_resume() noexcept {
-    if (owner_) cairn::detail::current_actor = owner_;
-    return state_ == cairn::detail::gate_state::open;
-  }
-
- private:
-  // The commit calls this inline: resume in a task of the shard instead.
-  static void perform(cairn::detail::work_item* w, cairn::detail::op o, std::exception_ptr) {
-    auto* self = static_cast<output_gate_passed*>(w);
-    self->state_ = o == cairn::detail::op::run ? cairn::detail::gate_state::open : cairn::detail::gate_state::closed;
-    self->fn_ = &resume;
-    cairn::detail::shard::current()->post_task(self);
-  }
-  static void resume(cairn::detail::work_item* w, cairn::detail::op, std::exception_ptr) {
-    static_cast<output_gate_passed*>(w)->h_.resume();
-  }
-
-  std::coroutine_handle<> h_;
-  cairn::actor* owner_ = nullptr;
-  cairn::detail::gate_state state_ = cairn::detail::gate_state::open;
-};
+using cairn::detail::output_gate_passed;
 
 }  // namespace cairn::http::detail

@@ -146,9 +146,10 @@ class DurableObjectStorage {
     N.setAlarm(this.#h, ms);
   }
   async deleteAlarm() { N.deleteAlarm(this.#h); }
-  // What the actor sends after a write leaves only once the write is durable
-  // (the output gate), so nothing outside can tell sync() from this.
-  async sync() {}
+  // Settles once the writes made so far are durable (what the actor sends
+  // after a write waits for that anyway: the output gate); already settled
+  // when nothing waits.
+  sync() { return N.storageSync(this.#h); }
   transactionSync(fn) { return N.transactionSync(this.#h, fn); }
 }
 

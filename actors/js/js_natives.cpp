@@ -9,6 +9,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <cairn/actor_namespace.hpp>
+#include <cairn/detail/output_gate_passed.hpp>
 #include <cairn/errors.hpp>
 #include <cairn/http/websocket.hpp>
 #include <cairn/storage.hpp>
@@ -321,6 +322,29 @@ void transaction_sync(const info& args) {
     return throw_error(iso, e.what());
   }
   args.GetReturnValue().Set(result);
+}
+
+// storage.sync(): settled once the writes the actor made so far are durable.
+// Already settled when none waits (nothing written, or durable already);
+// else an operation that starts after the slice (whose end ends the writes'
+// segment), as the actor, so the output gate holds it until their commit's
+// group sync returns; rejected if that commit or sync failed.
+void storage_sync(const info& args) {
+  auto [h, iso, ctx, a] = site(args);
+  if (!a) return;
+  if (cairn::detail::output_gate_now() != cairn::detail::gate_state::held) {
+    auto resolver = v8::Promise::Resolver::New(ctx).ToLocalChecked();
+    std::ignore = resolver->Resolve(ctx, v8::Undefined(iso));
+    return args.GetReturnValue().Set(resolver->GetPromise());
+  }
+  args.GetReturnValue().Set(h.begin_op(ctx, a, []() -> task<op_outcome> {
+    if (!co_await cairn::detail::output_gate_passed())
+      throw storage_error(storage_error::reason::commit_failed,
+                          "storage.sync(): the writes could not be made durable; the actor restarts from its last commit");
+    op_outcome out;
+    out.what = op_outcome::kind::json;  // null
+    co_return out;
+  }));
 }
 
 // ---- alarm --------------------------------------------------------------------------
@@ -645,6 +669,7 @@ v8::Local<v8::Object> make_natives(class_host& host, v8::Local<v8::Context> ctx)
   add("sqlExec", &sql_exec);
   add("databaseSize", &database_size);
   add("transactionSync", &transaction_sync);
+  add("storageSync", &storage_sync);
   add("getAlarm", &get_alarm);
   add("setAlarm", &set_alarm);
   add("deleteAlarm", &delete_alarm);

@@ -17,12 +17,14 @@ namespace cairn_test {
 namespace json = boost::json;
 
 struct js_world {
-  explicit js_world(unsigned shards = 2) : rt(options(dir, shards)), js(rt) {}
+  explicit js_world(unsigned shards = 2, cairn::durability durability = cairn::durability::normal)
+      : rt(options(dir, shards, durability)), js(rt) {}
 
-  static cairn::runtime_options options(const temp_dir& d, unsigned n) {
+  static cairn::runtime_options options(const temp_dir& d, unsigned n,
+                                        cairn::durability durability = cairn::durability::normal) {
     auto o = cairn_test::shards(n);
     o.data_dir = d.path();
-    o.durability = cairn::durability::normal;
+    o.durability = durability;
     o.on_unhandled_error = [](std::exception_ptr, std::string_view) {};
     return o;
   }

@@ -105,6 +105,15 @@ export class Store extends DurableObject {
   async hangAfterWrite() { await this.ctx.storage.put("half", 1); await new Promise(() => {}); }
   async half() { return (await this.ctx.storage.get("half")) ?? 0; }
   async hello() { return "hello"; }
+  async syncs() {
+    const s = this.ctx.storage;
+    const idle = await Promise.race([s.sync(), Promise.resolve("pending")]);  // nothing written: settled
+    await s.put("synced", 1);
+    const p = s.sync();
+    const busy = await Promise.race([p, Promise.resolve("pending")]);  // settles only after the slice
+    await p;
+    return [idle === undefined ? "settled" : idle, busy, await s.get("synced")];
+  }
 }
 )js";
 
@@ -208,6 +217,16 @@ BOOST_AUTO_TEST_CASE(a_heap_bomb_replaces_the_class_isolate_and_rebuilds_its_obj
   BOOST_TEST(w.call(ns, "a", "hello").as_string() == "hello");  // a new isolate, a new object
   BOOST_TEST(w.call(ns, "b", "clearAlarm").is_null());          // b, rebuilt too, reads its storage
   BOOST_TEST(w.call(ns, "c", "hello").as_string() == "hello");
+}
+
+// sync() waits for the writes made so far to be durable (with `full`, for
+// the group sync that covers their commit); it is settled when none waits.
+BOOST_AUTO_TEST_CASE(sync_settles_once_the_writes_are_durable) {
+  for (auto d : {cairn::durability::full, cairn::durability::normal}) {
+    js_world w(2, d);
+    auto ns = w.add("STORE", "Store", store_js);
+    BOOST_TEST(json::serialize(w.call(ns, "s", "syncs")) == R"(["settled","pending",1])");
+  }
 }
 
 BOOST_AUTO_TEST_CASE(a_new_alarm_replaces_the_one_set_before) {
