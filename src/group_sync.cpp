@@ -3,9 +3,12 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include <cairn/testing/sync_faults.hpp>
+
+#include "storage/database_file.hpp"
 
 namespace cairn::detail {
 
@@ -34,11 +37,16 @@ group_sync::~group_sync() {
   if (dir_fd_ >= 0) ::close(dir_fd_);
 }
 
-void group_sync::request(std::uint32_t s, std::uint64_t epoch) {
+void group_sync::request(std::uint32_t s, std::uint64_t epoch, writes& w) {
   {
     std::lock_guard lock(mutex_);
-    slots_[s].requested = epoch;
+    slot& sl = slots_[s];
+    sl.requested = epoch;
+    // Past the count that makes it a syncfs the names no longer matter.
+    for (auto& f : w.wal_files)
+      if (sl.pending.wal_files.size() <= max_file_syncs) sl.pending.wal_files.push_back(std::move(f));
   }
+  w.wal_files.clear();
   work_.notify_one();
 }
 
@@ -54,12 +62,7 @@ void group_sync::wait_for(std::uint32_t s, std::uint64_t epoch) {
   done_.wait(lock, [&] { return slots_[s].covered >= epoch; });
 }
 
-int group_sync::sync_once() {
-  {
-    std::unique_lock lock(hook_mutex);
-    hook_changed.wait(lock, [] { return !hold_syncs; });
-  }
-  if (fail_syncs.load(std::memory_order_acquire)) return EIO;
+int group_sync::sync_file_system() {
   if (dir_fd_ < 0) {
     dir_fd_ = ::open(data_dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dir_fd_ < 0) return errno;
@@ -69,38 +72,96 @@ int group_sync::sync_once() {
   return errno;
 }
 
+int group_sync::sync_once(const std::vector<std::string>& files, bool whole_file_system) {
+  {
+    std::unique_lock lock(hook_mutex);
+    hook_changed.wait(lock, [] { return !hold_syncs; });
+  }
+  if (fail_syncs.load(std::memory_order_acquire)) return EIO;
+  // Files created before this point are covered by a syncfs from here on.
+  const std::uint64_t created = files_created();
+  if (whole_file_system || failed_once_ || created != creations_synced_) {
+    const int error = sync_file_system();
+    if (error == 0) creations_synced_ = created;
+    return error;
+  }
+  // fsync works on the file, through any descriptor of it: SQLite's own
+  // stays SQLite's.
+  for (const auto& f : files) {
+    const int fd = ::open(f.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return sync_file_system();  // not there as expected: sync everything
+    int rc = ::fdatasync(fd);
+    if (rc != 0 && errno == EINTR) rc = ::fdatasync(fd);
+    const int error = rc == 0 ? 0 : errno;
+    ::close(fd);
+    if (error != 0) return error;
+  }
+  return 0;
+}
+
+bool group_sync::pending() const noexcept {
+  for (std::uint32_t s = 0; s < shards_; ++s)
+    if (slots_[s].requested > slots_[s].covered) return true;
+  return false;
+}
+
+void group_sync::sync_claimed(std::unique_lock<std::mutex>& lock, claim& c, std::uint32_t self) {
+  // What was committed before this point is what the sync covers.
+  c.files.clear();
+  for (std::uint32_t s = 0; s < shards_; ++s) {
+    slot& sl = slots_[s];
+    c.wanted[s] = sl.requested;
+    for (auto& f : sl.pending.wal_files) c.files.push_back(std::move(f));
+    sl.pending.wal_files.clear();
+  }
+  std::sort(c.files.begin(), c.files.end());
+  c.files.erase(std::unique(c.files.begin(), c.files.end()), c.files.end());
+  syncing_ = true;
+  lock.unlock();
+  const int error = sync_once(c.files, c.files.size() > max_file_syncs);
+  failed_once_ |= error != 0;
+  lock.lock();
+  syncing_ = false;
+  for (std::uint32_t s = 0; s < shards_; ++s) {
+    slot& sl = slots_[s];
+    if (c.wanted[s] <= sl.covered) {
+      c.wanted[s] = 0;
+      continue;
+    }
+    sl.outcomes.push_back({c.wanted[s], error});
+    sl.covered = c.wanted[s];
+    sl.ready.store(true, std::memory_order_seq_cst);
+  }
+  lock.unlock();
+  done_.notify_all();
+  work_.notify_one();  // requests that came meanwhile
+  for (std::uint32_t s = 0; s < shards_; ++s)
+    if (c.wanted[s] != 0 && s != self) wake_(s);
+  lock.lock();
+}
+
 void group_sync::run() {
-  std::vector<std::uint64_t> wanted(shards_);
+  claim c;
+  c.wanted.resize(shards_);
   std::unique_lock lock(mutex_);
   for (;;) {
-    auto pending = [&] {
-      for (std::uint32_t s = 0; s < shards_; ++s)
-        if (slots_[s].requested > slots_[s].covered) return true;
-      return false;
-    };
-    work_.wait(lock, [&] { return stop_ || pending(); });
+    work_.wait(lock, [&] { return !syncing_ && (stop_ || pending()); });
     if (!pending()) return;  // stopping, with nothing asked
-    // What was committed before this point is what the sync covers.
-    for (std::uint32_t s = 0; s < shards_; ++s) wanted[s] = slots_[s].requested;
-    lock.unlock();
-    const int error = sync_once();
-    lock.lock();
-    for (std::uint32_t s = 0; s < shards_; ++s) {
-      slot& sl = slots_[s];
-      if (wanted[s] <= sl.covered) {
-        wanted[s] = 0;
-        continue;
-      }
-      sl.outcomes.push_back({wanted[s], error});
-      sl.covered = wanted[s];
-      sl.ready.store(true, std::memory_order_seq_cst);
-    }
-    lock.unlock();
-    done_.notify_all();
-    for (std::uint32_t s = 0; s < shards_; ++s)
-      if (wanted[s] != 0) wake_(s);
-    lock.lock();
+    sync_claimed(lock, c, shards_);
   }
+}
+
+bool group_sync::sync_here(std::uint32_t s) {
+  {
+    std::lock_guard hook(hook_mutex);
+    if (hold_syncs) return false;  // a test holds the syncs: never on a shard's thread
+  }
+  std::unique_lock lock(mutex_);
+  if (syncing_ || slots_[s].requested <= slots_[s].covered) return false;
+  thread_local claim c;
+  c.wanted.resize(shards_);
+  sync_claimed(lock, c, s);
+  return true;
 }
 
 }  // namespace cairn::detail

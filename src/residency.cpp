@@ -172,6 +172,7 @@ void shard::flush() noexcept {
     committed[i] = ok ? (wrote && e->mode() == durability::full ? 2 : 1) : 0;
   }
   std::uint64_t epoch = 0;
+  group_sync::writes& writes = syncs_->writes;
   for (std::size_t i = 0; i < flushing_.size(); ++i) {
     storage_engine* e = flushing_[i];
     actor& a = e->owner();
@@ -188,6 +189,7 @@ void shard::flush() noexcept {
       }
       e->await_sync(epoch);
       syncs_->pending.back().entries.push_back(std::move(r));
+      if (writes.wal_files.size() <= group_sync::max_file_syncs) writes.wal_files.push_back(e->wal_file());
     } else if (awaited) {
       awaited->entries.push_back(std::move(r));
     } else {
@@ -198,7 +200,7 @@ void shard::flush() noexcept {
     }
   }
   flushing_.clear();
-  if (epoch != 0) core_.syncer()->request(index_, epoch);
+  if (epoch != 0) core_.syncer()->request(index_, epoch, writes);
   drop_index_removals();
 }
 

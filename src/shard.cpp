@@ -247,6 +247,10 @@ void shard::thread_main() {
     if (!dirty_.empty()) {
       flush();
       did = true;
+      // Nothing else to run: syncing here costs no turn a wait, and spares
+      // the hand-over to the sync thread and back.
+      if (sync_awaited() && !has_local_work() && !inbox_.maybe_nonempty() && core_.syncer()->sync_here(index_))
+        release_synced();
     }
     if (synced()) {
       release_synced();

@@ -5,6 +5,7 @@
 // to WAL through a rollback journal, which costs six fdatasyncs per actor
 // (journal, directory, database, and the checkpoint at close); the image
 // costs none, and the first commit's WAL header sync is all that remains.
+#include <cstdint>
 #include <filesystem>
 
 namespace cairn::detail {
@@ -18,5 +19,12 @@ extern const char* const cairn_schema;
 /// On ext4 (data=ordered, its default) a crash before that sync leaves no
 /// file, an empty one (SQLite takes it for a new database) or the image.
 bool create_database_file(const std::filesystem::path& path);
+
+/// Counts the database files made in this process (by the image, or by
+/// SQLite when a test's VFS opens them): the group sync makes a syncfs of
+/// any sync that follows a new file, since fdatasync of the file alone
+/// would leave its folder entry behind.
+void note_file_created() noexcept;
+[[nodiscard]] std::uint64_t files_created() noexcept;
 
 }  // namespace cairn::detail

@@ -188,7 +188,9 @@ void storage_engine::open() {
       throw storage_error(reason::io, "cairn: cannot create " + path_.parent_path().string() + ": " + ec.message());
     // A new actor's file starts as an image already in WAL mode (see
     // database_file.hpp); a test's VFS sees every file from its start instead.
+    wal_file_ = path_.string() + "-wal";
     if (!vfs) create_database_file(path_);
+    else if (!std::filesystem::exists(path_, ec)) note_file_created();  // SQLite makes it
     rc = sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, vfs);
     if (rc != SQLITE_OK) {
       std::string msg = "cairn: cannot open " + path_.string() + ": " + (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
