@@ -111,6 +111,29 @@ void more_passes(cairn::runtime& rt, cairn::actor_ref<plain> p) {
   for (int i = 0; i < 5; ++i) BOOST_TEST(ping(rt, p) == 1);
 }
 
+/// A runtime with a counter `c` and a plain actor `p` (the pings).
+struct world {
+  explicit world(cairn::runtime_options o)
+      : rt(std::move(o)), counters(rt.register_namespace<counter>("counter")),
+        plains(rt.register_namespace<plain>("plain")), c(counters.get("c")), p(plains.get("p")) {
+    reset_log();
+  }
+  cairn::runtime rt;
+  cairn::actor_namespace<counter> counters;
+  cairn::actor_namespace<plain> plains;
+  cairn::actor_ref<counter> c;
+  cairn::actor_ref<plain> p;
+};
+
+/// Starts `c.m("n")` in a root task; its result is logged as "label:value".
+void spawn_logged(cairn::runtime& rt, cairn::actor_ref<counter> c, std::int64_t (counter::*m)(std::string),
+                  std::string label) {
+  rt.spawn([](auto c, auto m, std::string label) -> cairn::task<void> {
+    auto v = co_await c.call(m, std::string("n"));
+    note(label + ":" + std::to_string(v));
+  }(c, m, std::move(label)));
+}
+
 template <class F>
 cairn::task<bool> fails_with(reason k, F f) {
   bool hit = false;
@@ -129,25 +152,15 @@ BOOST_AUTO_TEST_SUITE(group_sync)
 // One shard: the pings are answered by the very shard whose commit waits.
 BOOST_AUTO_TEST_CASE(output_waits_for_its_sync_while_the_shard_goes_on) {
   cairn_test::temp_dir dir;
-  cairn::runtime rt(opts(dir, 1));
-  auto counters = rt.register_namespace<counter>("counter");
-  auto plains = rt.register_namespace<plain>("plain");
-  auto c = counters.get("c");
-  auto p = plains.get("p");
-  reset_log();
+  world w(opts(dir, 1));
+  auto& [rt, counters, plains, c, p] = w;
   syncs_held hold;
-  rt.spawn([](auto c) -> cairn::task<void> {
-    auto v = co_await c.call(&counter::incr, std::string("n"));
-    note("incr:" + std::to_string(v));
-  }(c));
+  spawn_logged(rt, c, &counter::incr, "incr");
   BOOST_REQUIRE(eventually(rt, p, [] { return handled == 1; }));
   more_passes(rt, p);
   BOOST_TEST(logged().empty());  // committed, not durable: the reply waits
   // A read of what that commit wrote reveals it: its reply waits as well.
-  rt.spawn([](auto c) -> cairn::task<void> {
-    auto v = co_await c.call(&counter::read, std::string("n"));
-    note("read:" + std::to_string(v));
-  }(c));
+  spawn_logged(rt, c, &counter::read, "read");
   BOOST_REQUIRE(eventually(rt, p, [] { return handled == 2; }));
   more_passes(rt, p);
   BOOST_TEST(logged().empty());
@@ -225,17 +238,10 @@ BOOST_AUTO_TEST_CASE(a_new_instance_waits_for_the_sync_of_what_it_reads) {
   auto o = opts(dir, 1);
   o.sqlite_vfs = cairn::testing::install_fault_vfs();
   o.on_unhandled_error = [](std::exception_ptr, std::string_view) {};
-  cairn::runtime rt(o);
-  auto counters = rt.register_namespace<counter>("counter");
-  auto plains = rt.register_namespace<plain>("plain");
-  auto c = counters.get("c");
-  auto p = plains.get("p");
-  reset_log();
+  world w(o);
+  auto& [rt, counters, plains, c, p] = w;
   syncs_held hold;
-  rt.spawn([](auto c) -> cairn::task<void> {
-    auto v = co_await c.call(&counter::incr, std::string("n"));
-    note("incr:" + std::to_string(v));
-  }(c));
+  spawn_logged(rt, c, &counter::incr, "incr");
   BOOST_REQUIRE(eventually(rt, p, [] { return handled == 1; }));
   // The next commit fails: that instance is reset (a failure is not held).
   cairn::testing::fail_writes(true);
@@ -244,10 +250,7 @@ BOOST_AUTO_TEST_CASE(a_new_instance_waits_for_the_sync_of_what_it_reads) {
   }(c));
   cairn::testing::fail_writes(false);
   BOOST_TEST(failed);
-  rt.spawn([](auto c) -> cairn::task<void> {
-    auto v = co_await c.call(&counter::read, std::string("n"));
-    note("read:" + std::to_string(v));
-  }(c));
+  spawn_logged(rt, c, &counter::read, "read");
   BOOST_REQUIRE(eventually(rt, p, [] { return handled == 3; }));
   BOOST_TEST(built == 2);
   more_passes(rt, p);
