@@ -159,10 +159,10 @@ void shard::flush() noexcept {
 
   // Every commit first (SQLite writes the WAL of a `full` database without
   // an fsync). Output of commits that changed a `full` database goes to this
-  // pass's epoch, which the node's group sync makes durable with one syncfs
-  // for every shard's passes, while this shard goes on; output of an actor
-  // whose earlier commit awaits its sync joins that commit's epoch; the rest
-  // leaves now.
+  // pass's epoch, which the node's group sync (src/group_sync.hpp) makes
+  // durable together with every other shard's, while this shard goes on;
+  // output of an actor whose earlier commit awaits its sync joins that
+  // commit's epoch; the rest leaves now.
   // (0: failed, 1: committed, 2: committed writes to a `full` database)
   std::vector<char> committed(flushing_.size());
   for (std::size_t i = 0; i < flushing_.size(); ++i) {
