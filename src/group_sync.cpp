@@ -19,6 +19,7 @@ std::mutex hook_mutex;
 std::condition_variable hook_changed;
 bool hold_syncs = false;
 std::atomic<bool> fail_syncs{false};
+std::atomic<unsigned long long> requests{0};
 
 }  // namespace
 
@@ -47,6 +48,7 @@ void group_sync::request(std::uint32_t s, std::uint64_t epoch, writes& w) {
       if (sl.pending.wal_files.size() <= max_file_syncs) sl.pending.wal_files.push_back(std::move(f));
   }
   w.wal_files.clear();
+  requests.fetch_add(1, std::memory_order_release);
   work_.notify_one();
 }
 
@@ -177,5 +179,7 @@ void hold_group_syncs(bool on) noexcept {
 }
 
 void fail_group_syncs(bool on) noexcept { cairn::detail::fail_syncs.store(on, std::memory_order_release); }
+
+unsigned long long group_sync_requests() noexcept { return cairn::detail::requests.load(std::memory_order_acquire); }
 
 }  // namespace cairn::testing

@@ -1,8 +1,8 @@
 #pragma once
-// The node's group sync: one thread that makes the `full` commits of every
-// shard durable with one syncfs(2) of the data directory's file system at a
-// time. A shard commits a pass (SQLite writes its WAL without an fsync),
-// hands the pass's epoch here and goes on running turns; the output the pass
+// The node's group sync: one sync at a time, on a thread of its own (or on
+// an idle shard's), makes the `full` commits of every shard durable. A
+// shard commits a pass (SQLite writes its WAL without an fsync), hands the
+// pass's epoch here and goes on running turns; the output the pass
 // holds leaves when a sync that began after the request has returned. Every
 // shard's requests that arrive while one sync runs share the next one.
 // A sync that covers one WAL file (one hot actor) fdatasyncs just that one,

@@ -1,11 +1,8 @@
 // The shard's side of durable actors: turn accounting, the group commit at the
 // end of each pass with the output it releases, reset after a failed commit,
 // and hibernation (idle list, idle timeout, resident cap).
-#include <fcntl.h>
 #include <sqlite3.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cstring>
 
 #include <cairn/actor.hpp>
@@ -178,7 +175,7 @@ void shard::flush() noexcept {
     actor& a = e->owner();
     release_entry r{a.id(), e->take_held(), e->alarm_changed(), e->pending_alarm()};
     e->clear_alarm_change();
-    sync_batches::batch* awaited = e->sync_epoch() > synced_epoch_ ? syncs_->find(e->sync_epoch()) : nullptr;
+    sync_batches::batch* awaited = nullptr;
     if (committed[i] == 0) {
       fail_entry(r, reset_error(a));
       reset_actor(a);
@@ -190,7 +187,7 @@ void shard::flush() noexcept {
       e->await_sync(epoch);
       syncs_->pending.back().entries.push_back(std::move(r));
       if (writes.wal_files.size() <= group_sync::max_file_syncs) writes.wal_files.push_back(e->wal_file());
-    } else if (awaited) {
+    } else if (e->sync_epoch() > synced_epoch_ && (awaited = syncs_->find(e->sync_epoch()))) {
       awaited->entries.push_back(std::move(r));
     } else {
       e->await_sync(0);

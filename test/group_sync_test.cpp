@@ -241,8 +241,10 @@ BOOST_AUTO_TEST_CASE(a_new_instance_waits_for_the_sync_of_what_it_reads) {
   world w(o);
   auto& [rt, counters, plains, c, p] = w;
   syncs_held hold;
+  const auto requests = cairn::testing::group_sync_requests();
   spawn_logged(rt, c, &counter::incr, "incr");
-  BOOST_REQUIRE(eventually(rt, p, [] { return handled == 1; }));
+  // Committed (and waiting for its sync) before the writes start failing.
+  BOOST_REQUIRE(eventually(rt, p, [=] { return cairn::testing::group_sync_requests() > requests; }));
   // The next commit fails: that instance is reset (a failure is not held).
   cairn::testing::fail_writes(true);
   const bool failed = rt.block_on([](auto c) -> cairn::task<bool> {

@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
-#include <stdexcept>
 #include <string>
 
 #include <cairn/errors.hpp>
@@ -46,10 +45,8 @@ image make_image() {
   return out;
 }
 
-}  // namespace
-
-namespace {
 std::atomic<std::uint64_t> created{0};
+
 }  // namespace
 
 void note_file_created() noexcept { created.fetch_add(1, std::memory_order_seq_cst); }
@@ -64,6 +61,11 @@ bool create_database_file(const std::filesystem::path& path) {
     throw storage_error(storage_error::reason::io,
                         "cairn: cannot create " + path.string() + ": " + std::strerror(errno));
   }
+  // Leaves no half-written file behind.
+  auto fail = [&](const std::string& why) {
+    ::unlink(path.c_str());
+    throw storage_error(storage_error::reason::io, "cairn: cannot write " + path.string() + ": " + why);
+  };
   const unsigned char* p = img.bytes.get();
   auto left = static_cast<std::size_t>(img.size);
   while (left > 0) {
@@ -72,17 +74,12 @@ bool create_database_file(const std::filesystem::path& path) {
     if (n <= 0) {
       const std::string why = n < 0 ? std::strerror(errno) : "short write";
       ::close(fd);
-      ::unlink(path.c_str());
-      throw storage_error(storage_error::reason::io, "cairn: cannot write " + path.string() + ": " + why);
+      fail(why);
     }
     p += n;
     left -= static_cast<std::size_t>(n);
   }
-  if (::close(fd) != 0) {
-    const std::string why = std::strerror(errno);
-    ::unlink(path.c_str());
-    throw storage_error(storage_error::reason::io, "cairn: cannot write " + path.string() + ": " + why);
-  }
+  if (::close(fd) != 0) fail(std::strerror(errno));
   return true;
 }
 

@@ -1,7 +1,7 @@
 #pragma once
-/// Hooks into the group sync, the one syncfs(2) that makes the `full`
-/// commits of a pass durable before the output they hold leaves (for tests;
-/// process-wide, like the fault VFS).
+/// Hooks into the group sync, which makes the `full` commits of every shard
+/// durable (a syncfs, or an fdatasync of one WAL file) before the output
+/// they hold leaves (for tests; process-wide, like the fault VFS).
 namespace cairn::testing {
 
 /// While true, no group sync starts: `full` commits stay not yet durable and
@@ -11,5 +11,9 @@ void hold_group_syncs(bool on) noexcept;
 /// While true, every group sync fails (as syncfs does on an I/O error): the
 /// output it would release fails and its actors restart from storage.
 void fail_group_syncs(bool on) noexcept;
+/// How many epochs shards have handed to group syncs in this process: a
+/// shard hands one over right after committing it, so a test that sees the
+/// count grow knows the commit is done.
+[[nodiscard]] unsigned long long group_sync_requests() noexcept;
 
 }  // namespace cairn::testing
