@@ -20,6 +20,19 @@ std::condition_variable hook_changed;
 bool hold_syncs = false;
 std::atomic<bool> fail_syncs{false};
 std::atomic<unsigned long long> requests{0};
+std::atomic<unsigned long long> one_file_syncs{0};
+
+// While a test holds the syncs, waits (without `lock`) until it lets go,
+// before anything is claimed. True if it waited.
+bool held_by_test(std::unique_lock<std::mutex>& lock) {
+  std::unique_lock hook(hook_mutex);
+  if (!hold_syncs) return false;
+  lock.unlock();
+  hook_changed.wait(hook, [] { return !hold_syncs; });
+  hook.unlock();
+  lock.lock();
+  return true;
+}
 
 }  // namespace
 
@@ -43,9 +56,12 @@ void group_sync::request(std::uint32_t s, std::uint64_t epoch, writes& w) {
     std::lock_guard lock(mutex_);
     slot& sl = slots_[s];
     sl.requested = epoch;
-    // Past the count that makes it a syncfs the names no longer matter.
+    // Distinct names (a hot actor's file comes with every epoch), and past
+    // the count that makes it a syncfs the names no longer matter.
+    auto& names = sl.pending.wal_files;
     for (auto& f : w.wal_files)
-      if (sl.pending.wal_files.size() <= max_file_syncs) sl.pending.wal_files.push_back(std::move(f));
+      if (names.size() <= max_file_syncs && std::find(names.begin(), names.end(), f) == names.end())
+        names.push_back(std::move(f));
   }
   w.wal_files.clear();
   requests.fetch_add(1, std::memory_order_release);
@@ -75,10 +91,6 @@ int group_sync::sync_file_system() {
 }
 
 int group_sync::sync_once(const std::vector<std::string>& files, bool whole_file_system) {
-  {
-    std::unique_lock lock(hook_mutex);
-    hook_changed.wait(lock, [] { return !hold_syncs; });
-  }
   if (fail_syncs.load(std::memory_order_acquire)) return EIO;
   // Files created before this point are covered by a syncfs from here on.
   const std::uint64_t created = files_created();
@@ -89,6 +101,7 @@ int group_sync::sync_once(const std::vector<std::string>& files, bool whole_file
   }
   // fsync works on the file, through any descriptor of it: SQLite's own
   // stays SQLite's.
+  one_file_syncs.fetch_add(1, std::memory_order_relaxed);
   for (const auto& f : files) {
     const int fd = ::open(f.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return sync_file_system();  // not there as expected: sync everything
@@ -149,6 +162,7 @@ void group_sync::run() {
   for (;;) {
     work_.wait(lock, [&] { return !syncing_ && (stop_ || pending()); });
     if (!pending()) return;  // stopping, with nothing asked
+    if (held_by_test(lock)) continue;  // a shard may have synced meanwhile
     sync_claimed(lock, c, shards_);
   }
 }
@@ -181,5 +195,9 @@ void hold_group_syncs(bool on) noexcept {
 void fail_group_syncs(bool on) noexcept { cairn::detail::fail_syncs.store(on, std::memory_order_release); }
 
 unsigned long long group_sync_requests() noexcept { return cairn::detail::requests.load(std::memory_order_acquire); }
+
+unsigned long long group_syncs_of_one_file() noexcept {
+  return cairn::detail::one_file_syncs.load(std::memory_order_relaxed);
+}
 
 }  // namespace cairn::testing

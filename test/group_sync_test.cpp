@@ -196,6 +196,41 @@ BOOST_AUTO_TEST_CASE(held_output_keeps_its_order_across_epochs) {
   BOOST_TEST((logged() == std::vector<std::string>{"sink:1", "sink:2", "sink:3"}));
 }
 
+// Three epochs wait: two of one actor's file and one of another's. The sync
+// that covers them has two files to make durable, so it is a syncfs; an
+// fdatasync of the first file alone would leave the other's commit behind.
+// Two epochs of one file are one fdatasync.
+BOOST_AUTO_TEST_CASE(a_sync_covers_every_file_its_epochs_wrote) {
+  cairn_test::temp_dir dir;
+  world w(opts(dir, 1));
+  auto& [rt, counters, plains, a, p] = w;
+  auto b = counters.get("b");
+  auto incr = [&](cairn::actor_ref<counter> c) {
+    return rt.block_on([](auto c) -> cairn::task<std::int64_t> { co_return co_await c.call(&counter::incr, std::string("n")); }(c));
+  };
+  // Both files made, and a sync since then that covered their making.
+  BOOST_TEST(incr(a) == 1);
+  BOOST_TEST(incr(b) == 1);
+  BOOST_TEST(incr(a) == 2);
+  auto epochs_held = [&](std::vector<cairn::actor_ref<counter>> cs, std::size_t replies_before) {
+    syncs_held hold;
+    for (auto c : cs) {
+      const auto requests = cairn::testing::group_sync_requests();
+      spawn_logged(rt, c, &counter::incr, "incr");
+      BOOST_REQUIRE(eventually(rt, p, [=] { return cairn::testing::group_sync_requests() > requests; }));
+    }
+    more_passes(rt, p);
+    BOOST_TEST(logged().size() == replies_before);  // every one still waits
+    const auto one_file = cairn::testing::group_syncs_of_one_file();
+    hold.release();
+    BOOST_REQUIRE(eventually(rt, p, [&] { return logged().size() == replies_before + cs.size(); }));
+    return cairn::testing::group_syncs_of_one_file() - one_file;
+  };
+  BOOST_TEST(epochs_held({a, a, b}, 0) == 0u);
+  BOOST_TEST(epochs_held({a, a}, 3) == 1u);
+  BOOST_TEST((logged() == std::vector<std::string>{"incr:3", "incr:4", "incr:2", "incr:5", "incr:6"}));
+}
+
 BOOST_AUTO_TEST_CASE(a_failed_sync_voids_the_output_and_resets_the_actor) {
   cairn_test::temp_dir dir;
   auto o = opts(dir, 2);

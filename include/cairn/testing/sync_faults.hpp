@@ -4,9 +4,10 @@
 /// they hold leaves (for tests; process-wide, like the fault VFS).
 namespace cairn::testing {
 
-/// While true, no group sync starts: `full` commits stay not yet durable and
-/// the output they hold stays held. Turn it off before a runtime stops (a
-/// stop waits for the syncs of what it committed).
+/// While true, no group sync starts (nor claims what it would cover): `full`
+/// commits stay not yet durable and the output they hold stays held. Turn it
+/// off before a runtime stops (a stop waits for the syncs of what it
+/// committed).
 void hold_group_syncs(bool on) noexcept;
 /// While true, every group sync fails (as syncfs does on an I/O error): the
 /// output it would release fails and its actors restart from storage.
@@ -15,5 +16,7 @@ void fail_group_syncs(bool on) noexcept;
 /// shard hands one over right after committing it, so a test that sees the
 /// count grow knows the commit is done.
 [[nodiscard]] unsigned long long group_sync_requests() noexcept;
+/// How many group syncs fdatasynced one WAL file instead of a syncfs.
+[[nodiscard]] unsigned long long group_syncs_of_one_file() noexcept;
 
 }  // namespace cairn::testing
