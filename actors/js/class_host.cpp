@@ -182,22 +182,32 @@ void class_host::load(v8::Local<v8::Context> ctx) {
 
 // ---- actors ---------------------------------------------------------------------------
 
-void class_host::construct(js_actor& a, std::uint64_t handle) {
+bool class_host::construct(js_actor& a, std::uint64_t handle, const std::optional<std::string>& name,
+                           settle_wait& blocks) {
   if (!load_error_.empty()) throw js_error(load_error_, load_stack_);
   std::string error, stack;
+  bool blocked = false;
   actors_[handle].native = &a;
   slice(handle, [&](v8::Local<v8::Context> ctx) {
     v8::Isolate* i = iso();
     v8::TryCatch tc(i);
     auto glue = glue_.Get(i);
-    v8::Local<v8::Value> make_state, state, object;
+    v8::Local<v8::Value> make_state, state, object, blocking, pending;
     v8::Local<v8::Value> sargs[] = {v8::Number::New(i, static_cast<double>(handle)),
-                                    v8_string(i, a.id().to_string()), v8::Undefined(i)};
+                                    v8_string(i, a.id().to_string()),
+                                    name ? v8::Local<v8::Value>(v8_string(i, *name)) : v8::Local<v8::Value>(v8::Undefined(i))};
     if (glue->Get(ctx, v8_string(i, "state")).ToLocal(&make_state) &&
         make_state.As<v8::Function>()->Call(ctx, v8::Undefined(i), 3, sargs).ToLocal(&state)) {
       v8::Local<v8::Value> cargs[] = {state, env_.Get(i)};
       if (class_.Get(i).As<v8::Function>()->NewInstance(ctx, 2, cargs).ToLocal(&object) && object->IsObject()) {
         actors_[handle].object.Reset(i, object.As<v8::Object>());
+        if (glue->Get(ctx, v8_string(i, "blocking")).ToLocal(&blocking) &&
+            blocking.As<v8::Function>()->Call(ctx, v8::Undefined(i), 1, sargs).ToLocal(&pending) &&
+            pending->IsPromise()) {
+          begin_wait(blocks, handle);
+          watch(ctx, pending.As<v8::Promise>(), blocks);
+          blocked = true;
+        }
         return;
       }
     }
@@ -210,6 +220,17 @@ void class_host::construct(js_actor& a, std::uint64_t handle) {
     actors_.erase(handle);
     throw js_error(error.empty() ? "the constructor of " + cls_.name + " did not finish" : error, stack);
   }
+  return blocked;
+}
+
+void class_host::name(std::uint64_t handle, const std::string& name) {
+  if (glue_.IsEmpty() || !actors_.count(handle)) return;
+  entered e(*this);
+  v8::TryCatch tc(iso());
+  v8::Local<v8::Value> named;
+  v8::Local<v8::Value> args[] = {v8::Number::New(iso(), static_cast<double>(handle)), v8_string(iso(), name)};
+  if (glue_.Get(iso())->Get(e.ctx, v8_string(iso(), "named")).ToLocal(&named) && named->IsFunction())
+    std::ignore = named.As<v8::Function>()->Call(e.ctx, v8::Undefined(iso()), 2, args);
 }
 
 void class_host::destroy(std::uint64_t handle) noexcept {

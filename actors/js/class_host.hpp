@@ -9,6 +9,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -89,8 +90,14 @@ class class_host final : private isolate_holder,
   [[nodiscard]] class_entry& entry() noexcept { return cls_; }
   [[nodiscard]] v8::Isolate* iso() const noexcept { return iso_.get(); }
 
-  /// Makes the JS object of `a` (runs the constructor); throws js_error.
-  void construct(js_actor& a, std::uint64_t handle);
+  /// Makes the JS object of `a` (runs the constructor; `name` is its
+  /// ctx.id.name); throws js_error. True if the constructor called
+  /// blockConcurrencyWhile(): `blocks` then settles when those calls do, and
+  /// the event that made the object awaits it before it starts.
+  bool construct(js_actor& a, std::uint64_t handle, const std::optional<std::string>& name, settle_wait& blocks);
+  /// Gives the object of `handle` its name (ctx.id.name) when it was made
+  /// without one.
+  void name(std::uint64_t handle, const std::string& name);
   void destroy(std::uint64_t handle) noexcept;
   [[nodiscard]] js_actor* find(std::uint64_t handle) noexcept;
   [[nodiscard]] v8::Local<v8::Object> object_of(std::uint64_t handle);

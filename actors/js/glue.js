@@ -20,6 +20,10 @@ export class WorkerEntrypoint {
 }
 export class RpcTarget {}
 
+// The host names an actor's own id when it learns the name after the object
+// was made (an alarm woke it, then a call by name reached it).
+let nameId;
+
 class DurableObjectId {
   #hex;
   #name;
@@ -30,6 +34,7 @@ class DurableObjectId {
   toString() { return this.#hex; }
   get name() { return this.#name; }
   equals(other) { return other instanceof DurableObjectId && other.#hex === this.#hex; }
+  static { nameId = (id, name) => { id.#name = name; }; }
 }
 
 // ---- SQL --------------------------------------------------------------------------------
@@ -230,6 +235,8 @@ export class WebSocketRequestResponsePair {
 
 // ---- the state object (ctx) -----------------------------------------------------------
 
+const blocksOf = new Map();  // actor handle -> its blockConcurrencyWhile() calls not settled
+
 class DurableObjectState {
   #h;
   constructor(h, id) {
@@ -247,9 +254,16 @@ class DurableObjectState {
     }
     const h = this.#h;
     // A callback that fails leaves the object in a state nobody checked: it is reset.
-    return p.then(
+    const done = p.then(
       (v) => { N.unblock(h, false); return v; },
       (e) => { N.unblock(h, true); throw e; });
+    // The event that made the object waits for the ones its constructor started.
+    let mine = blocksOf.get(h);
+    if (!mine) blocksOf.set(h, (mine = new Set()));
+    mine.add(done);
+    const drop = () => mine.delete(done);
+    done.then(drop, drop);
+    return done;
   }
   waitUntil(promise) { Promise.resolve(promise).catch(() => {}); }
   acceptWebSocket(ws, tags = []) {
@@ -280,10 +294,10 @@ function headerList(headers) {
   return out;
 }
 
-async function stubFetch(ns, hex, input, init) {
+async function stubFetch(ns, hex, name, input, init) {
   const req = new Request(input, init);
   const body = req.method === "GET" || req.method === "HEAD" ? undefined : await req.arrayBuffer();
-  const r = await N.fetch(ns, hex, req.url, req.method, headerList(req.headers), body);
+  const r = await N.fetch(ns, hex, req.url, req.method, headerList(req.headers), body, name);
   if (r.status === 101 && r.webSocketUpgrade) {
     // The actor accepted a socket: handing this Response on hands the socket on.
     const client = new WebSocket("client");
@@ -296,13 +310,14 @@ async function stubFetch(ns, hex, input, init) {
 
 function makeStub(ns, id) {
   const hex = id.toString();
+  const name = id.name;  // the target learns it as its ctx.id.name
   return new Proxy(Object.create(null), {
     get(_, prop) {
       if (typeof prop !== "string" || prop === "then") return undefined;
       if (prop === "id") return id;
       if (prop === "name") return id.name;
-      if (prop === "fetch") return (input, init) => stubFetch(ns, hex, input, init);
-      return (...args) => N.call(ns, hex, prop, args);
+      if (prop === "fetch") return (input, init) => stubFetch(ns, hex, name, input, init);
+      return (...args) => N.call(ns, hex, prop, args, name);
     },
     set() { return false; },
   });
@@ -324,6 +339,8 @@ function makeNamespace(ns) {
 
 // ---- the host's side ---------------------------------------------------------------
 
+const idOf = new Map();  // actor handle -> its ctx.id
+
 export function __cairn_install(natives) {
   if (N) throw new Error("already installed");
   N = natives;
@@ -331,10 +348,17 @@ export function __cairn_install(natives) {
   for (const [name, value] of [["WebSocketPair", WebSocketPair], ["WebSocketRequestResponsePair", WebSocketRequestResponsePair]])
     Object.defineProperty(globalThis, name, { value, writable: true, configurable: true });
   return Object.freeze({
-    state: (h, hex, name) => new DurableObjectState(h, new DurableObjectId(hex, name)),
+    state: (h, hex, name) => {
+      const state = new DurableObjectState(h, new DurableObjectId(hex, name));
+      idOf.set(h, state.id);
+      return state;
+    },
+    named: (h, name) => { const id = idOf.get(h); if (id) nameId(id, name); },
     namespace: makeNamespace,
     socket: socketObject,
-    forget: (h) => socketsOf.delete(h),
+    forget: (h) => { socketsOf.delete(h); idOf.delete(h); blocksOf.delete(h); },
+    // What the event that made the object awaits first: its constructor's blocks.
+    blocking: (h) => { const m = blocksOf.get(h); return m && m.size ? Promise.all(m) : undefined; },
     upgradeOf: (ws) => (ws instanceof WebSocket ? ws[kUpgrade] ?? 0 : 0),
     // The host awaits `p` (an event's result) under the number `id`.
     watch: (p, id) => { p.then((v) => N.settled(id, v), (e) => N.settled(-id, e)); },

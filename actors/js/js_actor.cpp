@@ -87,29 +87,68 @@ task<void> js_actor::on_start() {
   detail::class_entry* cls = reg.class_of(id().ns());
   if (!cls) throw std::logic_error("cairn: " + id().namespace_name() + " is not a JS namespace");
   host_ = reg.host_for(*cls);
-  handle_ = next_handle.fetch_add(1, std::memory_order_relaxed);
-  host_->construct(*this, handle_);
   co_return;
 }
 
-detail::class_host& js_actor::live_host() {
-  if (host_->retired() || stale_) {
-    auto& reg = runtime().service<registry>().state();
-    host_->destroy(handle_);  // fails what still waits on the old object
-    if (host_->retired()) {
-      auto old = std::exchange(host_, reg.host_for(*reg.class_of(id().ns())));
-      old->settle_now();  // it runs no more slices: its failed waits resume now
-    }
-    handle_ = next_handle.fetch_add(1, std::memory_order_relaxed);
-    stale_ = false;
-    sockets_.clear();  // their JS objects belonged to the old one
-    host_->construct(*this, handle_);  // the constructor runs again, as after a reset
+void js_actor::load_name() {
+  if (name_loaded_) return;
+  name_loaded_ = true;
+  try {
+    name_ = storage().id_name();
+  } catch (const storage_error& e) {
+    if (e.kind() != storage_error::reason::unavailable) throw;
   }
-  return *host_;
+}
+
+void js_actor::learn_name(std::string id_name) {
+  if (name_ == id_name) return;
+  if (cairn::detail::id_from_name(*id().ns(), id_name) != id())
+    throw std::invalid_argument("cairn: '" + id_name + "' is not the name of " + id().namespace_name() + "/" +
+                                id().to_string());
+  load_name();
+  if (name_ != id_name) {
+    try {
+      storage().record_id_name(id_name);
+      cairn::detail::end_segment(this);  // its own segment: the event's failure does not undo it
+    } catch (const storage_error& e) {
+      if (e.kind() != storage_error::reason::unavailable) throw;  // no data directory: known in memory only
+    }
+  }
+  name_ = std::move(id_name);
+  if (built_) host_->name(handle_, *name_);
+}
+
+task<void> js_actor::prepare(std::optional<std::string> id_name) {
+  if (id_name) {
+    learn_name(std::move(*id_name));
+  } else if (!name_) {
+    load_name();
+  }
+  if (built_ && !stale_ && !host_->retired()) co_return;
+  auto& reg = runtime().service<registry>().state();
+  if (built_) {
+    host_->destroy(handle_);  // fails what still waits on the old object
+    built_ = false;
+    sockets_.clear();  // their JS objects belonged to the old one
+  }
+  if (host_->retired()) {
+    auto old = std::exchange(host_, reg.host_for(*reg.class_of(id().ns())));
+    old->settle_now();  // it runs no more slices: its failed waits resume now
+  }
+  handle_ = next_handle.fetch_add(1, std::memory_order_relaxed);
+  stale_ = false;
+  detail::settle_wait blocks(*host_);
+  const bool blocked = host_->construct(*this, handle_, name_, blocks);  // the constructor runs (again, after a reset)
+  built_ = true;
+  if (blocked) {
+    co_await blocks;
+    host_->take_void(blocks);
+  }
 }
 
 task<json::value> js_actor::call(std::string method, json::array args) {
-  settle_wait w(live_host());
+  co_await prepare(std::nullopt);
+  settle_wait w(*host_);
   const std::string text = json::serialize(args);
   host_->start_event(*this, w, [&](v8::Local<v8::Context> ctx, v8::Local<v8::Object> self) -> v8::MaybeLocal<v8::Value> {
     v8::Local<v8::Value> parsed;
@@ -120,8 +159,14 @@ task<json::value> js_actor::call(std::string method, json::array args) {
   co_return host_->take_json(w);
 }
 
-task<std::string> js_actor::call_cloned(std::string method, std::string args) {
-  settle_wait w(live_host());
+task<json::value> js_actor::call_named(std::string id_name, std::string method, json::array args) {
+  co_await prepare(std::move(id_name));
+  co_return co_await call(std::move(method), std::move(args));
+}
+
+task<std::string> js_actor::call_cloned(std::string method, std::string args, std::optional<std::string> id_name) {
+  co_await prepare(std::move(id_name));
+  settle_wait w(*host_);
   host_->start_event(*this, w, [&](v8::Local<v8::Context> ctx, v8::Local<v8::Object> self) -> v8::MaybeLocal<v8::Value> {
     v8::Local<v8::Value> in;
     if (!sd::clone_in(ctx, args).ToLocal(&in)) return {};
@@ -131,8 +176,14 @@ task<std::string> js_actor::call_cloned(std::string method, std::string args) {
   co_return host_->take_cloned(w);
 }
 
+task<http::response> js_actor::fetch_named(std::string id_name, http::request request) {
+  co_await prepare(std::move(id_name));
+  co_return co_await fetch(std::move(request));
+}
+
 task<http::response> js_actor::fetch(http::request request) {
-  settle_wait w(live_host());
+  co_await prepare(std::nullopt);
+  settle_wait w(*host_);
   upgrade_request_ = http::is_websocket_upgrade(request) ? &request : nullptr;  // the body is not needed for it
   sandbox::outbound_request req = detail::outbound_of(request);
   accepted_.reset();
@@ -167,7 +218,8 @@ task<http::response> js_actor::fetch(http::request request) {
 }
 
 task<void> js_actor::alarm(alarm_info info) {
-  settle_wait w(live_host());
+  co_await prepare(std::nullopt);
+  settle_wait w(*host_);
   host_->start_event(*this, w, [&](v8::Local<v8::Context> ctx, v8::Local<v8::Object> self) -> v8::MaybeLocal<v8::Value> {
     v8::Isolate* iso = ctx->GetIsolate();
     v8::Local<v8::Value> f;
@@ -217,7 +269,7 @@ task<void> js_actor::websocket_message(http::websocket ws, http::ws_message m) {
     if (!data.empty()) std::memcpy(ab->Data(), data.data(), data.size());
     return std::vector<v8::Local<v8::Value>>{ab};
   };
-  live_host();
+  co_await prepare(std::nullopt);
   co_await socket_event(host_, *this, std::move(ws), "webSocketMessage", std::move(more));
 }
 
@@ -227,7 +279,7 @@ task<void> js_actor::websocket_close(http::websocket ws, std::uint16_t code, std
     return std::vector<v8::Local<v8::Value>>{v8::Integer::NewFromUnsigned(iso, code), v8_string(iso, reason),
                                              v8::Boolean::New(iso, code != 1006)};
   };
-  live_host();
+  co_await prepare(std::nullopt);
   co_await socket_event(host_, *this, std::move(ws), "webSocketClose", std::move(more));
 }
 
@@ -236,7 +288,7 @@ task<void> js_actor::websocket_error(http::websocket ws, std::string what) {
     v8::Isolate* iso = ctx->GetIsolate();
     return std::vector<v8::Local<v8::Value>>{v8::Exception::Error(v8_string(iso, what))};
   };
-  live_host();
+  co_await prepare(std::nullopt);
   co_await socket_event(host_, *this, std::move(ws), "webSocketError", std::move(more));
 }
 

@@ -548,6 +548,12 @@ bool id_arg(v8::Isolate* iso, const bound_namespace& b, v8::Local<v8::Value> hex
   }
 }
 
+// The name of the id a stub was made with (a string), or none.
+std::optional<std::string> name_arg(v8::Isolate* iso, v8::Local<v8::Value> v) {
+  if (!v->IsString()) return std::nullopt;
+  return sd::utf8(iso, v);
+}
+
 void id_from_string(const info& args) {
   auto& h = host_of(args);
   const bound_namespace* b = bound_arg(h, args[0]);
@@ -557,9 +563,10 @@ void id_from_string(const info& args) {
   if (id_arg(iso, *b, args[1], id)) args.GetReturnValue().Set(v8_string(iso, id.to_string()));
 }
 
-task<op_outcome> call_js(actor_ref<js_actor> ref, std::string method, std::string args) {
+task<op_outcome> call_js(actor_ref<js_actor> ref, std::string method, std::string args,
+                         std::optional<std::string> name) {
   op_outcome out;
-  out.bytes = co_await ref.call(&js_actor::call_cloned, std::move(method), std::move(args));
+  out.bytes = co_await ref.call(&js_actor::call_cloned, std::move(method), std::move(args), std::move(name));
   out.what = op_outcome::kind::cloned;
   co_return out;
 }
@@ -571,9 +578,11 @@ task<op_outcome> call_native(registry::native_call call, actor_id id, std::strin
   co_return out;
 }
 
-task<op_outcome> fetch_js(actor_ref<js_actor> ref, http::request req) {
+task<op_outcome> fetch_js(actor_ref<js_actor> ref, http::request req, std::optional<std::string> name) {
   op_outcome out;
-  out.response = co_await ref.call(&js_actor::fetch, std::move(req));
+  // Not ?: around the co_awaits: built by GCC 12, that aborted with a double free.
+  if (name) out.response = co_await ref.call(&js_actor::fetch_named, std::move(*name), std::move(req));
+  else out.response = co_await ref.call(&js_actor::fetch, std::move(req));
   if (out.response.websocket_upgrade())  // the socket's events go to the actor that accepted it
     http::detail::bind_websocket_target(out.response, http::detail::websocket_target_for(ref));
   out.what = op_outcome::kind::response;
@@ -596,7 +605,9 @@ void call(const info& args) {
     std::string bytes;
     if (!sd::clone_out(ctx, args[3], bytes)) return;  // DataCloneError pending
     actor_ref<js_actor> ref(id);
-    op = [ref, method, bytes = std::move(bytes)] { return call_js(ref, method, bytes); };
+    op = [ref, method, bytes = std::move(bytes), name = name_arg(iso, args[4])] {
+      return call_js(ref, method, bytes, name);
+    };
   } else {
     sd::copy_failure why;
     auto in = sd::from_guest(ctx, args[3], 16u << 20, why);
@@ -632,9 +643,8 @@ void fetch(const info& args) {
     req.body().assign(static_cast<const char*>(ab->Data()), ab->ByteLength());
   }
   req.prepare_payload();
-  args.GetReturnValue().Set(h.begin_op(ctx, a, [ref = actor_ref<js_actor>(id), req = std::move(req)] {
-    return fetch_js(ref, req);
-  }));
+  args.GetReturnValue().Set(h.begin_op(ctx, a, [ref = actor_ref<js_actor>(id), req = std::move(req),
+                                                name = name_arg(iso, args[6])] { return fetch_js(ref, req, name); }));
 }
 
 void settled(const info& args) {

@@ -177,6 +177,17 @@ class storage {
   template <class F>
   auto transaction(F&& f) -> std::invoke_result_t<F&>;
 
+  // ---- the actor's name ----
+  /// The name this actor's id was made from (id_from_name), if one was
+  /// recorded; reading it never creates the database. JS actors record it
+  /// the first time they are reached by name (ctx.id.name); a native actor
+  /// may record its own.
+  [[nodiscard]] std::optional<std::string> id_name();
+  /// Records `name` (a write of the running segment). Throws storage_error
+  /// (invalid_argument) if this actor's id is not id_from_name(name) of its
+  /// namespace.
+  void record_id_name(std::string_view name);
+
   // ---- alarm ----
   /// Sets the actor's one alarm (replacing any other); alarm() runs at `t`
   /// even if the actor is hibernated then.

@@ -18,7 +18,9 @@ const char* const cairn_schema =
     "CREATE TABLE IF NOT EXISTS _cairn_kv(key BLOB PRIMARY KEY, value BLOB NOT NULL, is_bytes INTEGER NOT NULL) "
     "WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS _cairn_alarm(one INTEGER PRIMARY KEY CHECK (one = 1), at_ms INTEGER NOT NULL, "
-    "retry INTEGER NOT NULL)";
+    "retry INTEGER NOT NULL);"
+    // The name the actor was first reached by (id_from_name), for ctx.id.name.
+    "CREATE TABLE IF NOT EXISTS _cairn_name(one INTEGER PRIMARY KEY CHECK (one = 1), name TEXT NOT NULL)";
 
 namespace {
 

@@ -7,6 +7,7 @@
 
 #include <charconv>
 
+#include <cairn/actor_namespace.hpp>
 #include <cairn/detail/shard.hpp>
 
 #include "storage/storage_engine.hpp"
@@ -348,6 +349,18 @@ std::uint64_t storage::database_size() {
 void storage::begin_nested() { engine_->begin_nested(); }
 void storage::commit_nested() { engine_->commit_nested(); }
 void storage::rollback_nested() noexcept { engine_->rollback_nested(); }
+
+// ---- the actor's name ----
+
+std::optional<std::string> storage::id_name() { return engine_->read_id_name(); }
+
+void storage::record_id_name(std::string_view name) {
+  const actor_id& own = engine_->owner().id();
+  if (detail::id_from_name(*own.ns(), name) != own)
+    throw storage_error(reason::invalid_argument, "cairn: '" + std::string(name) + "' is not the name of " +
+                                                      own.namespace_name() + "/" + own.to_string());
+  engine_->write_id_name(name);
+}
 
 // ---- alarm ----
 

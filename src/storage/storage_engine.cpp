@@ -451,6 +451,35 @@ void storage_engine::rollback_nested() noexcept {
   if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) check_transaction_survived();
 }
 
+std::optional<std::string> storage_engine::read_id_name() {
+  if (!db_ && mode_ != durability::memory) {
+    const auto& dir = home_.core().options().data_dir;
+    std::error_code ec;
+    if (dir.empty() || !std::filesystem::exists(database_path(dir, owner_.id()), ec)) return std::nullopt;
+  }
+  sqlite3_stmt* s = cached(43, "SELECT name FROM _cairn_name WHERE one = 1");
+  int rc = sqlite3_step(s);
+  std::optional<std::string> out;
+  if (rc == SQLITE_ROW)
+    out.emplace(reinterpret_cast<const char*>(sqlite3_column_text(s, 0)),
+                static_cast<std::size_t>(sqlite3_column_bytes(s, 0)));
+  sqlite3_reset(s);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) fail("reading the actor's name failed", rc);
+  return out;
+}
+
+void storage_engine::write_id_name(std::string_view name) {
+  before_write();
+  sqlite3_stmt* s = cached(44, "INSERT OR REPLACE INTO _cairn_name(one, name) VALUES (1, ?)");
+  sqlite3_bind_text(s, 1, name.data(), static_cast<int>(name.size()), SQLITE_TRANSIENT);
+  int rc = sqlite3_step(s);
+  sqlite3_reset(s);
+  if (rc != SQLITE_DONE) {
+    check_transaction_survived();
+    fail("recording the actor's name failed", rc);
+  }
+}
+
 std::optional<stored_alarm> storage_engine::read_alarm() {
   sqlite3_stmt* s = cached(40, "SELECT at_ms, retry FROM _cairn_alarm WHERE one = 1");
   int rc = sqlite3_step(s);

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <cairn/actor.hpp>
@@ -117,6 +118,12 @@ class storage_engine {
   void begin_nested();
   void commit_nested();
   void rollback_nested() noexcept;
+
+  // ---- the actor's name ----
+  /// The recorded name; nullopt without opening anything if the actor has
+  /// no database yet.
+  [[nodiscard]] std::optional<std::string> read_id_name();
+  void write_id_name(std::string_view name);
 
   // ---- alarm ----
   [[nodiscard]] std::optional<stored_alarm> read_alarm();

@@ -9,6 +9,7 @@
 /// (arguments and result as JSON), or `cairn::js::call(ref, "increment", {5})`.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -16,6 +17,7 @@
 #include <boost/json/value.hpp>
 
 #include <cairn/actor.hpp>
+#include <cairn/actor_namespace.hpp>
 #include <cairn/actor_ref.hpp>
 #include <cairn/http/message.hpp>
 #include <cairn/http/websocket.hpp>
@@ -32,17 +34,24 @@ class js_actor : public actor {
   js_actor();
   ~js_actor() override;
 
-  /// Constructs the JS object (runs the class's constructor).
+  /// Finds the class's isolate; the object is made (the constructor runs) by
+  /// the first event, which may carry the actor's name.
   task<void> on_start();
 
   /// Calls the public method `method` with JSON arguments; its (awaited)
   /// result as JSON. Throws js_error with the JS error's message.
   task<boost::json::value> call(std::string method, boost::json::array args);
+  /// The same for a caller that reached the actor by `id_name`
+  /// (id_from_name): the actor learns it as ctx.id.name.
+  task<boost::json::value> call_named(std::string id_name, std::string method, boost::json::array args);
   /// The same with arguments and result by structured clone (V8's
   /// serialization format): how JS actors call each other.
-  task<std::string> call_cloned(std::string method, std::string args);
+  task<std::string> call_cloned(std::string method, std::string args, std::optional<std::string> id_name);
   /// The class's fetch(request) handler.
   task<http::response> fetch(http::request request);
+  /// The same for a request that reached the actor by `id_name` (a route
+  /// `/<ns>/<name>/...`, a stub of getByName()).
+  task<http::response> fetch_named(std::string id_name, http::request request);
   /// The class's alarm(alarmInfo) handler.
   task<void> alarm(alarm_info info) override;
   /// The class's webSocketMessage(ws, message), webSocketClose(ws, code,
@@ -69,14 +78,24 @@ class js_actor : public actor {
   http::websocket accept(std::vector<std::string> tags);
 
  private:
-  /// The host of this actor's object, rebuilding the object first if it is
-  /// stale, or in a new isolate if its class's isolate on this shard passed
-  /// its heap limit.
-  detail::class_host& live_host();
+  /// Readies the object for an event that carried `id_name` (or none): learns
+  /// the name, makes the object if there is none, rebuilds it if it is stale
+  /// or in a new isolate if its class's isolate on this shard passed its heap
+  /// limit, and awaits the blockConcurrencyWhile() calls of its constructor.
+  task<void> prepare(std::optional<std::string> id_name);
+  /// Checks a name an event carried against the id and records it (once) in
+  /// the actor's database, so that events without one (an alarm after
+  /// hibernation) see it too.
+  void learn_name(std::string id_name);
+  /// Reads the name the database recorded, once per instance.
+  void load_name();
 
   std::shared_ptr<detail::class_host> host_;
   std::uint64_t handle_ = 0;
+  bool built_ = false;  // the object of handle_ exists
   bool stale_ = false;
+  std::optional<std::string> name_;  // ctx.id.name
+  bool name_loaded_ = false;         // name_ holds what the database recorded
   std::unordered_map<std::uint64_t, http::websocket> sockets_;
   const http::request* upgrade_request_ = nullptr;   // during a fetch event's first slice
   std::optional<http::response> accepted_;           // what accept() made of it
@@ -100,6 +119,14 @@ class js_error : public std::runtime_error {
 /// `co_await js::call(ref, "increment", args)`.
 inline task<boost::json::value> call(actor_ref<js_actor> ref, std::string method, boost::json::array args) {
   co_return co_await ref.call(&js_actor::call, std::move(method), std::move(args));
+}
+
+/// `co_await js::call(ns, "room-7", "increment", args)`: the actor named
+/// "room-7", which sees that name as ctx.id.name.
+inline task<boost::json::value> call(actor_namespace<js_actor> ns, std::string name, std::string method,
+                                     boost::json::array args) {
+  auto ref = ns.get(name);
+  co_return co_await ref.call(&js_actor::call_named, std::move(name), std::move(method), std::move(args));
 }
 
 }  // namespace cairn::js
