@@ -7,7 +7,9 @@
 ///   r.before([](request& req) -> task<std::optional<response>> { ... });   // reject or rewrite
 ///
 /// Exposed actor classes have `cairn::task<cairn::http::response> fetch(cairn::http::request)`,
-/// and `websocket_message` etc. if they accept WebSockets (websocket.hpp).
+/// and `websocket_message` etc. if they accept WebSockets (websocket.hpp);
+/// one that also has `fetch_named(std::string name, request)` gets the name
+/// of a route by name through it (JS actors: ctx.id.name).
 /// A name segment is percent-decoded; one that starts with `~` is a full hex
 /// id (`actor_namespace::id_from_string`), so a name that starts with `~`
 /// must be sent as `%7E...`.
@@ -39,6 +41,12 @@ concept fetchable = requires(T& a, request r) {
   { a.fetch(std::move(r)) } -> std::same_as<task<response>>;
 };
 
+/// An actor that learns the name it was reached by (a route /<ns>/<name>/...).
+template <class T>
+concept fetchable_by_name = requires(T& a, std::string name, request r) {
+  { a.fetch_named(std::move(name), std::move(r)) } -> std::same_as<task<response>>;
+};
+
 class router {
  public:
   router() = default;
@@ -49,7 +57,13 @@ class router {
     add_namespace(std::move(name), [ns](const actor_target& t, request req) -> task<response> {
       const actor_id id = t.is_id ? ns.id_from_string(t.key) : ns.id_from_name(t.key);
       const auto ref = ns.get(id);
-      response res = co_await ref.call(&T::fetch, std::move(req));
+      response res;
+      if constexpr (fetchable_by_name<T>) {
+        if (!t.is_id) res = co_await ref.call(&T::fetch_named, std::string(t.key), std::move(req));
+        else res = co_await ref.call(&T::fetch, std::move(req));
+      } else {
+        res = co_await ref.call(&T::fetch, std::move(req));
+      }
       if constexpr (websocket_actor<T>) {
         if (res.websocket_upgrade()) detail::bind_websocket_target(res, detail::websocket_target_for(ref));
       }
