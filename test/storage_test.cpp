@@ -148,6 +148,47 @@ BOOST_AUTO_TEST_CASE(kv_survives_restart_in_every_file_mode) {
   }
 }
 
+// The name an actor's id was made from, as storage records it (JS actors'
+// ctx.id.name uses it).
+struct named : cairn::actor {
+  std::optional<std::string> name() { return storage().id_name(); }
+  std::string record(std::string n) {
+    try {
+      storage().record_id_name(n);
+      return "ok";
+    } catch (const storage_error& e) {
+      return e.kind() == reason::invalid_argument ? std::string("refused: ") + e.what() : "other";
+    }
+  }
+  void wipe() { storage().delete_all(); }
+};
+
+BOOST_AUTO_TEST_CASE(the_recorded_id_name_is_checked_and_survives_delete_all_and_restarts) {
+  cairn_test::temp_dir dir;
+  auto ask = [](cairn::runtime& rt, cairn::actor_ref<named> r) {
+    return rt.block_on([](auto r) -> cairn::task<std::optional<std::string>> { co_return co_await r.call(&named::name); }(r));
+  };
+  {
+    cairn::runtime rt(opts(dir));
+    auto ns = rt.register_namespace<named>("named");
+    BOOST_TEST(!ask(rt, ns.get("ivan")).has_value());
+    BOOST_TEST(std::filesystem::is_empty(dir.path()));  // reading it created no database
+    const std::string refused = rt.block_on(
+        [](auto r) -> cairn::task<std::string> { co_return co_await r.call(&named::record, std::string("judy")); }(
+            ns.get("ivan")));
+    BOOST_TEST(refused.find("refused: cairn: 'judy' is not the name of named/") == 0);
+    BOOST_TEST(!ask(rt, ns.get("ivan")).has_value());
+    BOOST_TEST(rt.block_on([](auto r) -> cairn::task<std::string> {
+      auto ok = co_await r.call(&named::record, std::string("ivan"));
+      co_await r.call(&named::wipe);
+      co_return ok;
+    }(ns.get("ivan"))) == "ok");
+  }
+  cairn::runtime rt(opts(dir));
+  auto ns = rt.register_namespace<named>("named");
+  BOOST_TEST(ask(rt, ns.get("ivan")).value_or("none") == "ivan");
+}
+
 BOOST_AUTO_TEST_CASE(memory_mode_writes_no_files) {
   cairn_test::temp_dir dir;
   cairn::runtime rt(opts(dir, cairn::durability::memory));
@@ -395,7 +436,7 @@ BOOST_AUTO_TEST_CASE(sql_cursors_and_refused_statements) {
     BOOST_TEST(co_await r.call(&sql_actor::run) == R"([{"name":"bob","age":25},{"name":"ann","age":31}])");
     for (const char* q : {"BEGIN", "COMMIT", "SAVEPOINT x", "ROLLBACK", "ATTACH DATABASE ':memory:' AS other",
                           "PRAGMA journal_mode=DELETE", "PRAGMA synchronous=OFF", "SELECT * FROM _cairn_kv",
-                          "DROP TABLE _cairn_alarm"})
+                          "DROP TABLE _cairn_alarm", "UPDATE _cairn_name SET name = 'x'"})
       {
         auto got5 = co_await r.call(&sql_actor::refused, std::string(q), 0);
         BOOST_TEST(got5 == reason::refused_statement, q);
