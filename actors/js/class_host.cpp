@@ -217,7 +217,7 @@ bool class_host::construct(js_actor& a, std::uint64_t handle, const std::optiona
     stack = t.stack;
   });
   if (actors_[handle].object.IsEmpty()) {
-    actors_.erase(handle);
+    destroy(handle);  // the glue forgets what the failed constructor left
     throw js_error(error.empty() ? "the constructor of " + cls_.name + " did not finish" : error, stack);
   }
   return blocked;

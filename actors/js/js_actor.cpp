@@ -79,7 +79,7 @@ task<void> socket_event(std::shared_ptr<detail::class_host> host, js_actor& self
 js_actor::js_actor() = default;
 
 js_actor::~js_actor() {
-  if (host_) host_->destroy(handle_);
+  if (host_ && built_) host_->destroy(handle_);
 }
 
 task<void> js_actor::on_start() {
@@ -88,6 +88,25 @@ task<void> js_actor::on_start() {
   if (!cls) throw std::logic_error("cairn: " + id().namespace_name() + " is not a JS namespace");
   host_ = reg.host_for(*cls);
   co_return;
+}
+
+void js_actor::mark_stale() noexcept {
+  stale_ = true;
+  // Its blocks end with it: else the events held could never reach the
+  // next object (one whose callback never settles, one that failed).
+  while (holds_ > 0) release_events();
+}
+
+void js_actor::hold_events() noexcept {
+  if (stale_) return;
+  ++holds_;
+  cairn::detail::actor_access::block(*this);
+}
+
+void js_actor::release_events() noexcept {
+  if (holds_ == 0) return;  // released by a reset already
+  --holds_;
+  cairn::detail::actor_access::unblock(*this);
 }
 
 void js_actor::load_name() {

@@ -383,13 +383,13 @@ void delete_alarm(const info& args) {
 
 void block(const info& args) {
   auto& h = host_of(args);
-  if (js_actor* a = h.actor_arg(args[0])) cairn::detail::actor_access::block(*a);
+  if (js_actor* a = h.actor_arg(args[0])) a->hold_events();
 }
 
 void unblock(const info& args) {
   auto [h, iso, ctx, a] = site(args);
   if (!a) return;
-  cairn::detail::actor_access::unblock(*a);
+  a->release_events();
   if (args[1]->BooleanValue(args.GetIsolate())) h.reset_later(a->handle());
 }
 

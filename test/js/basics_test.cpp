@@ -202,6 +202,26 @@ BOOST_AUTO_TEST_CASE(block_concurrency_while_holds_other_events) {
              R"([["init","slow:start","slow:end"],["init","slow:start","slow:end","quick"]])");
 }
 
+BOOST_AUTO_TEST_CASE(a_block_that_never_settles_ends_at_the_wall_limit_and_the_actor_serves_again) {
+  js_world w;
+  w.limits.wall_per_event = std::chrono::milliseconds(200);
+  auto ns = w.add("H", "H", R"js(
+    export class H {
+      constructor(ctx) { this.ctx = ctx; this.n = 0; }
+      async hang() { await this.ctx.blockConcurrencyWhile(() => new Promise(() => {})); }
+      async failInit() { await this.ctx.blockConcurrencyWhile(async () => { throw new Error("bad init"); }); }
+      count() { return ++this.n; }
+    }
+  )js");
+  BOOST_TEST(w.call(ns, "h", "count").as_int64() == 1);
+  BOOST_TEST(w.error_of(ns, "h", "hang") == "the event did not finish within 200 ms; the actor was reset");
+  // The reset let go of the block: the next event runs, on a new object.
+  BOOST_TEST(w.call(ns, "h", "count").as_int64() == 1);
+  BOOST_TEST(w.error_of(ns, "h", "failInit").find("bad init") != std::string::npos);
+  BOOST_TEST(w.call(ns, "h", "count").as_int64() == 1);
+  BOOST_TEST(w.call(ns, "h", "count").as_int64() == 2);
+}
+
 BOOST_AUTO_TEST_CASE(bad_classes_fail_their_callers_clearly_and_others_keep_serving) {
   js_world w;
   auto syntax = w.add("S", "S", "export class S { oops( }");

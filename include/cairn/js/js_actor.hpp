@@ -72,7 +72,11 @@ class js_actor : public actor {
   /// time, a blockConcurrencyWhile callback failed): the next event builds a
   /// new one (the constructor runs again) and the events still waiting on the
   /// old one fail.
-  void mark_stale() noexcept { stale_ = true; }
+  void mark_stale() noexcept;
+  /// ctx.blockConcurrencyWhile() of the current object: holds this actor's
+  /// other events until the matching release, or until the object is reset.
+  void hold_events() noexcept;
+  void release_events() noexcept;
   /// Accepts the upgrade of the fetch event whose first slice is running;
   /// throws std::logic_error outside one.
   http::websocket accept(std::vector<std::string> tags);
@@ -94,6 +98,7 @@ class js_actor : public actor {
   std::uint64_t handle_ = 0;
   bool built_ = false;  // the object of handle_ exists
   bool stale_ = false;
+  std::uint32_t holds_ = 0;  // blockConcurrencyWhile() calls of the object not yet settled
   std::optional<std::string> name_;  // ctx.id.name
   bool name_loaded_ = false;         // name_ holds what the database recorded
   std::unordered_map<std::uint64_t, http::websocket> sockets_;
