@@ -319,6 +319,7 @@ void class_host::slice(std::uint64_t handle, const std::function<void(v8::Local<
   std::chrono::nanoseconds used{0};
   const sd::stop_reason why = dog.end_slice(shard_, used);
   const bool heap = isolate_.heap_exceeded();
+  bool stopped_by_abort = false;
   if (heap && !retired_) {
     // Every object of the class on this shard lived in that heap: all of its
     // actors are reset, and new ones get a new isolate.
@@ -331,6 +332,14 @@ void class_host::slice(std::uint64_t handle, const std::function<void(v8::Local<
     // (js_actor::live_host); the events in flight fail.
     for (auto& [h, slot] : actors_) fail_waits_of(h, what);
     if (!handle) fail_waits_of(0, what);
+  } else if (aborted_) {
+    // ctx.abort(): the slice ended where it called it.
+    i->CancelTerminateExecution();
+    auto [h, what] = std::move(*aborted_);
+    aborted_.reset();
+    fail_waits_of(h, what);
+    reset_later(h);
+    stopped_by_abort = true;
   } else if (why != sd::stop_reason::none || i->IsExecutionTerminating()) {
     i->CancelTerminateExecution();
     const std::string what = "the event used more than " + std::to_string(cls_.cls.limits.cpu_per_slice.count()) +
@@ -341,7 +350,7 @@ void class_host::slice(std::uint64_t handle, const std::function<void(v8::Local<
     }
   }
   // A stopped slice's writes are undone; a finished one's end their segment.
-  const bool stopped = why != sd::stop_reason::none || heap;
+  const bool stopped = why != sd::stop_reason::none || heap || stopped_by_abort;
   for (js_actor* t : touched_) {
     if (stopped)
       cairn::detail::abort_segment(t);
@@ -368,6 +377,12 @@ void class_host::fail_waits_of(std::uint64_t handle, const std::string& why) {
 
 void class_host::settle_now() {
   if (slice_depth == 0) after_slice();
+}
+
+void class_host::abort(std::uint64_t handle, std::string why) {
+  if (aborted_) return;  // the first abort() of the slice wins
+  aborted_.emplace(handle, std::move(why));
+  iso()->TerminateExecution();
 }
 
 void class_host::reset_later(std::uint64_t handle) {

@@ -135,6 +135,9 @@ class class_host final : private isolate_holder,
   v8::Local<v8::Promise> begin_op(v8::Local<v8::Context> ctx, js_actor* a, std::function<task<op_outcome>()> op);
   /// The actor's object can no longer be trusted: rebuilt at its next event.
   void reset_later(std::uint64_t handle);
+  /// ctx.abort(): ends the running slice (no JS can catch that), undoes its
+  /// writes, fails the events of `handle` with `why` and resets the actor.
+  void abort(std::uint64_t handle, std::string why);
   /// Writes of `a` happened in this slice.
   void touched(js_actor& a);
 
@@ -192,6 +195,7 @@ class class_host final : private isolate_holder,
   std::uint64_t slice_seq_ = 0;
   std::uint64_t current_ = 0;  // the handle of the actor whose slice runs
   bool retired_ = false;
+  std::optional<std::pair<std::uint64_t, std::string>> aborted_;  // by ctx.abort() in the running slice
   // Upgrade responses of other actors that a fetch through a stub returned,
   // until this context's own fetch handler hands them on.
   std::unordered_map<std::uint64_t, http::response> upgrades_;

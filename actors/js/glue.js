@@ -266,6 +266,7 @@ class DurableObjectState {
     return done;
   }
   waitUntil(promise) { Promise.resolve(promise).catch(() => {}); }
+  abort(reason) { N.abort(this.#h, reason === undefined ? undefined : String(reason)); }
   acceptWebSocket(ws, tags = []) {
     if (!(ws instanceof WebSocket) || !ws[kSocket]) throw new TypeError("acceptWebSocket() takes the server end of a WebSocketPair");
     if (ws.readyState !== 0) throw new TypeError("acceptWebSocket(): this socket was accepted already");

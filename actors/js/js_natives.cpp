@@ -386,6 +386,14 @@ void block(const info& args) {
   if (js_actor* a = h.actor_arg(args[0])) a->hold_events();
 }
 
+void abort_object(const info& args) {
+  auto [h, iso, ctx, a] = site(args);
+  if (!a) return;
+  const std::string reason = args[1]->IsUndefined() ? "" : sd::utf8(iso, args[1]);
+  h.abort(a->handle(), reason.empty() ? "the Durable Object called ctx.abort(); it was reset"
+                                      : reason + " (ctx.abort(); the Durable Object was reset)");
+}
+
 void unblock(const info& args) {
   auto [h, iso, ctx, a] = site(args);
   if (!a) return;
@@ -686,6 +694,7 @@ v8::Local<v8::Object> make_natives(class_host& host, v8::Local<v8::Context> ctx)
   add("deleteAlarm", &delete_alarm);
   add("block", &block);
   add("unblock", &unblock);
+  add("abort", &abort_object);
   add("wsAccept", &ws_accept);
   add("wsList", &ws_list);
   add("wsOpen", &ws_open);

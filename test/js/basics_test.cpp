@@ -222,6 +222,33 @@ BOOST_AUTO_TEST_CASE(a_block_that_never_settles_ends_at_the_wall_limit_and_the_a
   BOOST_TEST(w.call(ns, "h", "count").as_int64() == 2);
 }
 
+BOOST_AUTO_TEST_CASE(abort_resets_the_object_uncatchably_and_undoes_the_slices_writes) {
+  js_world w;
+  auto ns = w.add("A", "A", R"js(
+    export class A {
+      constructor(ctx) { this.ctx = ctx; this.n = 0; }
+      count() { return ++this.n; }
+      x() { return this.ctx.storage.kv.get("x") ?? null; }
+      async keep() { this.ctx.storage.kv.put("kept", 1); }
+      kept() { return this.ctx.storage.kv.get("kept") ?? null; }
+      abortAfterWrite(reason) {
+        this.ctx.storage.kv.put("x", 1);
+        try { this.ctx.abort(reason); } catch (e) { return "caught"; }
+        return "went on";
+      }
+    }
+  )js");
+  BOOST_TEST(w.call(ns, "a", "count").as_int64() == 1);
+  w.call(ns, "a", "keep");
+  BOOST_TEST(w.error_of(ns, "a", "abortAfterWrite", {"gone"}) ==
+             "gone (ctx.abort(); the Durable Object was reset)");
+  BOOST_TEST(w.call(ns, "a", "count").as_int64() == 1);  // a new object
+  BOOST_TEST(w.call(ns, "a", "x").is_null());            // the aborted slice's write was undone
+  BOOST_TEST(w.call(ns, "a", "kept").as_int64() == 1);   // an earlier event's stays
+  BOOST_TEST(w.error_of(ns, "a", "abortAfterWrite") == "the Durable Object called ctx.abort(); it was reset");
+  BOOST_TEST(w.call(ns, "b", "count").as_int64() == 1);  // others serve
+}
+
 BOOST_AUTO_TEST_CASE(bad_classes_fail_their_callers_clearly_and_others_keep_serving) {
   js_world w;
   auto syntax = w.add("S", "S", "export class S { oops( }");
