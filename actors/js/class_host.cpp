@@ -350,8 +350,10 @@ void class_host::slice(std::uint64_t handle, const std::function<void(v8::Local<
     }
   }
   // A stopped slice's writes are undone; a finished one's end their segment.
+  // A storage.transaction() still open cannot span the segments: undone too.
   const bool stopped = why != sd::stop_reason::none || heap || stopped_by_abort;
   for (js_actor* t : touched_) {
+    t->abandon_transactions();
     if (stopped)
       cairn::detail::abort_segment(t);
     else

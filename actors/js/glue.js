@@ -117,6 +117,47 @@ class SyncKvStorage {
   list(options = {}) { return N.kvList(this.#h, options ?? {})[Symbol.iterator](); }
 }
 
+const txnAbandoned =
+  "storage.transaction() was rolled back: its callback awaited something other than storage " +
+  "(a transaction cannot span such an await; blockConcurrencyWhile() holds other events instead)";
+let endTxn;  // (txn, commit) -> whether it was open, for transaction()
+
+// What transaction(fn) hands fn: the storage methods, while it is open.
+class DurableObjectTransaction {
+  #storage;
+  #h;
+  #id;
+  #ended = false;
+  constructor(storage, h, id) {
+    this.#storage = storage;
+    this.#h = h;
+    this.#id = id;
+  }
+  #live() {
+    if (this.#ended) throw new Error("this transaction has ended");
+    if (!N.txnOpen(this.#h, this.#id)) throw new Error(txnAbandoned);
+  }
+  async get(keys) { this.#live(); return this.#storage.get(keys); }
+  async put(keyOrEntries, value) { this.#live(); return this.#storage.put(keyOrEntries, value); }
+  async delete(keys) { this.#live(); return this.#storage.delete(keys); }
+  async list(options) { this.#live(); return this.#storage.list(options); }
+  async getAlarm() { this.#live(); return this.#storage.getAlarm(); }
+  async setAlarm(when) { this.#live(); return this.#storage.setAlarm(when); }
+  async deleteAlarm() { this.#live(); return this.#storage.deleteAlarm(); }
+  rollback() {
+    this.#live();
+    this.#ended = true;
+    N.txnEnd(this.#h, this.#id, false);
+  }
+  static {
+    endTxn = (txn, commit) => {
+      if (txn.#ended) return true;
+      txn.#ended = true;
+      return N.txnEnd(txn.#h, txn.#id, commit);
+    };
+  }
+}
+
 class DurableObjectStorage {
   #h;
   constructor(h) {
@@ -156,6 +197,22 @@ class DurableObjectStorage {
   // when nothing waits.
   sync() { return N.storageSync(this.#h); }
   transactionSync(fn) { return N.transactionSync(this.#h, fn); }
+  // Atomic: what fn wrote is rolled back if it throws (or calls
+  // txn.rollback()). It must finish within the slice: awaiting storage is
+  // fine, awaiting another actor rolls it back.
+  async transaction(fn) {
+    if (typeof fn !== "function") throw new TypeError("transaction() takes a function");
+    const txn = new DurableObjectTransaction(this, this.#h, N.txnBegin(this.#h));
+    let v;
+    try {
+      v = await fn(txn);
+    } catch (e) {
+      endTxn(txn, false);
+      throw e;
+    }
+    if (!endTxn(txn, true)) throw new Error(txnAbandoned);
+    return v;
+  }
 }
 
 // ---- WebSockets (hibernatable) ----------------------------------------------------------

@@ -2,6 +2,7 @@
 
 #include <cairn/js/js_actor.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 
@@ -107,6 +108,32 @@ void js_actor::release_events() noexcept {
   if (holds_ == 0) return;  // released by a reset already
   --holds_;
   cairn::detail::actor_access::unblock(*this);
+}
+
+std::uint64_t js_actor::begin_transaction() {
+  storage().begin_nested();
+  transactions_.push_back(next_transaction_);
+  return next_transaction_++;
+}
+
+bool js_actor::transaction_open(std::uint64_t id) const noexcept {
+  return std::find(transactions_.begin(), transactions_.end(), id) != transactions_.end();
+}
+
+bool js_actor::end_transaction(std::uint64_t id, bool commit) {
+  if (!transaction_open(id)) return false;
+  while (transactions_.back() != id) {  // begun inside it and never ended: undone with it
+    storage().rollback_nested();
+    transactions_.pop_back();
+  }
+  transactions_.pop_back();
+  if (commit) storage().commit_nested();
+  else storage().rollback_nested();
+  return true;
+}
+
+void js_actor::abandon_transactions() noexcept {
+  for (; !transactions_.empty(); transactions_.pop_back()) storage().rollback_nested();
 }
 
 void js_actor::load_name() {

@@ -325,6 +325,32 @@ void transaction_sync(const info& args) {
   args.GetReturnValue().Set(result);
 }
 
+// storage.transaction(fn)'s nested transaction: txnBegin(h) -> id,
+// txnOpen(h, id), txnEnd(h, id, commit) -> whether it was still open.
+void txn_begin(const info& args) {
+  auto [h, iso, ctx, a] = site(args);
+  if (!a) return;
+  h.touched(*a);
+  guarded(iso, [&] { args.GetReturnValue().Set(v8::Number::New(iso, static_cast<double>(a->begin_transaction()))); });
+}
+
+std::uint64_t txn_id(const info& args) {
+  return args[1]->IsNumber() ? static_cast<std::uint64_t>(args[1].As<v8::Number>()->Value()) : 0;
+}
+
+void txn_open(const info& args) {
+  auto [h, iso, ctx, a] = site(args);
+  if (!a) return;
+  args.GetReturnValue().Set(a->transaction_open(txn_id(args)));
+}
+
+void txn_end(const info& args) {
+  auto [h, iso, ctx, a] = site(args);
+  if (!a) return;
+  const bool commit = args[2]->BooleanValue(iso);
+  guarded(iso, [&] { args.GetReturnValue().Set(a->end_transaction(txn_id(args), commit)); });
+}
+
 // storage.sync(): settled once the writes the actor made so far are durable.
 // Already settled when none waits (nothing written, or durable already);
 // else an operation that starts after the slice (whose end ends the writes'
@@ -688,6 +714,9 @@ v8::Local<v8::Object> make_natives(class_host& host, v8::Local<v8::Context> ctx)
   add("sqlExec", &sql_exec);
   add("databaseSize", &database_size);
   add("transactionSync", &transaction_sync);
+  add("txnBegin", &txn_begin);
+  add("txnOpen", &txn_open);
+  add("txnEnd", &txn_end);
   add("storageSync", &storage_sync);
   add("getAlarm", &get_alarm);
   add("setAlarm", &set_alarm);

@@ -176,6 +176,13 @@ class storage {
   /// is undone if it throws; the exception propagates.
   template <class F>
   auto transaction(F&& f) -> std::invoke_result_t<F&>;
+  /// The nested transaction transaction() is made of, for bindings whose
+  /// callbacks return before they finish (JS's storage.transaction()). They
+  /// nest as a stack, and each must end before the running write segment
+  /// does (the handler's next co_await).
+  void begin_nested();
+  void commit_nested();
+  void rollback_nested() noexcept;
 
   // ---- the actor's name ----
   /// The name this actor's id was made from (id_from_name), if one was
@@ -215,10 +222,6 @@ class storage {
       static_assert(sizeof(D) == 0, "exec() binds integers, floating point, strings, blobs and nullptr");
     }
   }
-
-  void begin_nested();
-  void commit_nested();
-  void rollback_nested() noexcept;
 
   std::unique_ptr<detail::storage_engine> engine_;
 };

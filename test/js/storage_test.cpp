@@ -166,6 +166,54 @@ BOOST_AUTO_TEST_CASE(transaction_sync_rolls_back_what_a_throw_left) {
   BOOST_TEST(json::serialize(w.call(ns, "s", "txn")) == R"(["ok","undo",[[1]],"kept"])");
 }
 
+BOOST_AUTO_TEST_CASE(transaction_commits_or_rolls_back_what_its_callback_wrote) {
+  js_world w;
+  auto ns = w.add("TXN", "T", R"js(
+    export class T {
+      constructor(ctx, env) { this.ctx = ctx; this.env = env; }
+      commitBoth() {
+        return this.ctx.storage.transaction(async (txn) => {
+          await txn.put("a", 1);
+          await txn.put({ b: 2 });
+          return (await txn.get("a")) + (await txn.get("b"));
+        });
+      }
+      throwAfterWrite() {
+        return this.ctx.storage.transaction(async (txn) => { await txn.put("c", 3); throw new RangeError("no"); });
+      }
+      async explicitRollback() {
+        const r = await this.ctx.storage.transaction(async (txn) => { await txn.put("d", 4); txn.rollback(); return "rolled"; });
+        return [r, await this.ctx.storage.get("d") ?? null];
+      }
+      nested() {
+        return this.ctx.storage.transaction(async (outer) => {
+          await outer.put("e", 5);
+          try {
+            await this.ctx.storage.transaction(async (inner) => { await inner.put("f", 6); throw new Error("inner"); });
+          } catch (e) { return e.message; }
+        });
+      }
+      awaitsAnotherActor() {
+        return this.ctx.storage.transaction(async (txn) => {
+          await txn.put("g", 7);
+          await this.env.SELF.getByName("peer").ping();
+          await txn.put("h", 8);
+        });
+      }
+      async afterAbandoned() { return [...(await this.ctx.storage.list()).keys()]; }
+      ping() { return 1; }
+    }
+  )js", {{"SELF", "TXN"}});
+  BOOST_TEST(w.call(ns, "t", "commitBoth").as_int64() == 3);
+  BOOST_TEST(w.error_of(ns, "t", "throwAfterWrite") == "RangeError: no");
+  BOOST_TEST(json::serialize(w.call(ns, "t", "explicitRollback")) == R"(["rolled",null])");
+  BOOST_TEST(w.call(ns, "t", "nested").as_string() == "inner");
+  BOOST_TEST(w.error_of(ns, "t", "awaitsAnotherActor").find("storage.transaction() was rolled back: its callback "
+                                                           "awaited something other than storage") == 7);
+  // a and b committed; c, d, f and g were rolled back; h was never written.
+  BOOST_TEST(json::serialize(w.call(ns, "t", "afterAbandoned")) == R"(["a","b","e"])");
+}
+
 BOOST_AUTO_TEST_CASE(alarms_fire_can_be_deleted_and_retry_with_the_count) {
   js_world w;
   auto ns = w.add("STORE", "Store", store_js);

@@ -12,6 +12,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <boost/json/array.hpp>
 #include <boost/json/value.hpp>
@@ -77,6 +78,15 @@ class js_actor : public actor {
   /// other events until the matching release, or until the object is reset.
   void hold_events() noexcept;
   void release_events() noexcept;
+  /// storage.transaction(): a nested transaction, by a number. Ending one
+  /// ends the ones begun inside it first (rolled back); false if it is not
+  /// open (ended, or rolled back by abandon_transactions()).
+  std::uint64_t begin_transaction();
+  bool end_transaction(std::uint64_t id, bool commit);
+  [[nodiscard]] bool transaction_open(std::uint64_t id) const noexcept;
+  /// The slice ends with transactions open (their callbacks await something
+  /// else than storage): rolls them back, before the segment ends.
+  void abandon_transactions() noexcept;
   /// Accepts the upgrade of the fetch event whose first slice is running;
   /// throws std::logic_error outside one.
   http::websocket accept(std::vector<std::string> tags);
@@ -99,6 +109,8 @@ class js_actor : public actor {
   bool built_ = false;  // the object of handle_ exists
   bool stale_ = false;
   std::uint32_t holds_ = 0;  // blockConcurrencyWhile() calls of the object not yet settled
+  std::vector<std::uint64_t> transactions_;  // storage.transaction()s open, innermost last
+  std::uint64_t next_transaction_ = 1;
   std::optional<std::string> name_;  // ctx.id.name
   bool name_loaded_ = false;         // name_ holds what the database recorded
   std::unordered_map<std::uint64_t, http::websocket> sockets_;
