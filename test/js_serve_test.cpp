@@ -3,7 +3,9 @@
 // hibernation) that asks a native C++ rate limiter before every message.
 #include <boost/test/unit_test.hpp>
 
+#include <chrono>
 #include <fstream>
+#include <thread>
 
 #include <boost/json.hpp>
 
@@ -83,6 +85,39 @@ BOOST_AUTO_TEST_CASE(a_js_room_broadcasts_and_asks_a_native_rate_limiter) {
   ann.ws.close(cairn_test::bws::close_code::normal);
   // The native limiter is reachable over HTTP too.
   BOOST_TEST(cairn_test::curl({s.base + "/limiter/ann"}).out.starts_with("{\"left\":"));
+  BOOST_TEST(s.stop() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_workers_wait_until_runs_on_after_its_response) {
+  cairn_test::temp_dir data, conf;
+  std::ofstream(conf.path() / "tally.js") << R"js(
+    export class Tally {
+      constructor(ctx) { this.ctx = ctx; }
+      add() { const n = (this.ctx.storage.kv.get("n") ?? 0) + 1; this.ctx.storage.kv.put("n", n); return n; }
+      count() { return this.ctx.storage.kv.get("n") ?? 0; }
+    }
+    export default {
+      async fetch(request, env, ctx) {
+        const tally = env.TALLY.getByName("t");
+        if (new URL(request.url).pathname.endsWith("/later")) {
+          ctx.passThroughOnException();
+          ctx.waitUntil(tally.add());
+          return new Response("accepted");
+        }
+        return new Response(String(await tally.count()));
+      }
+    };
+  )js";
+  const auto config = conf.path() / "cairn.json";
+  std::ofstream(config) << R"({"workers": [{"main": ")" << (conf.path() / "tally.js").string()
+                        << R"(", "route": "/w", "durable_objects": {"TALLY": "Tally"}}]})";
+  cairn_test::server_process s(data.path(), {"--config", config.string()});
+  BOOST_TEST(cairn_test::curl({s.base + "/w/later"}).out == "accepted");
+  std::string count;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while ((count = cairn_test::curl({s.base + "/w/"}).out) != "1" && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  BOOST_TEST(count == "1");
   BOOST_TEST(s.stop() == 0);
 }
 

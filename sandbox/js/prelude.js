@@ -173,8 +173,15 @@ async function readResponse(value) {
   return { status: value.status, statusText: value.statusText, headers: headerList(value.headers), body,
            webSocket: value.webSocket ?? null };
 }
+// A module Worker's third argument. waitUntil's promise runs on in the
+// isolate after the response (nothing waits for it); there is no origin to
+// pass through to, so passThroughOnException() changes nothing.
+const executionContext = Object.freeze({
+  waitUntil(promise) { Promise.resolve(promise).catch(() => {}); },
+  passThroughOnException() {},
+});
 function runFetch(self, handler, request, env) {
-  return Promise.resolve(handler.call(self, request, env)).then(readResponse);
+  return Promise.resolve(handler.call(self, request, env, executionContext)).then(readResponse);
 }
 
 // The globals this file provides, each made on first use. The host defines
