@@ -142,6 +142,9 @@ task<std::unique_ptr<detail::fetched>> exchange(cairn::detail::shard& sh, client
   auto pool = svc.pool(sh.index());
   for (bool first = true;; first = false) {
     std::unique_ptr<connection> conn = first ? pool->take(u.origin) : nullptr;
+    // Pooled by origin for every caller: one whose policy refuses the address
+    // it leads to opens its own, which the policy then checks.
+    if (conn && o.allow_address && !o.allow_address(u.host, conn->peer)) conn.reset();
     const bool reused = conn != nullptr;
     if (reused) {
       ++svc.reused;

@@ -36,6 +36,13 @@ bool normalise_path(const std::string& in, std::string& out) {
 
 guest_scope::~guest_scope() = default;
 
+v8::MaybeLocal<v8::Promise> guest_scope::fetch_outside_worker(v8::Local<v8::Context> ctx, outbound_request) {
+  v8::Isolate* iso = ctx->GetIsolate();
+  iso->ThrowException(v8::Exception::TypeError(
+      v8::String::NewFromUtf8Literal(iso, "fetch is not available here: no outbound requests were granted")));
+  return {};
+}
+
 guest_scope* guest_scope::of(v8::Local<v8::Context> ctx) {
   if (ctx.IsEmpty() || ctx->GetNumberOfEmbedderDataFields() <= static_cast<uint32_t>(tenant_isolate::worker_slot))
     return nullptr;

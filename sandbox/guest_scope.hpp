@@ -12,6 +12,8 @@
 
 #include <v8.h>
 
+#include <cairn/sandbox/fetch_policy.hpp>
+
 #include "tenant_isolate.hpp"
 
 namespace cairn::sandbox::detail {
@@ -36,6 +38,11 @@ class guest_scope {
   /// The sandboxed worker behind this scope, if it is one: grants (env
   /// functions, fetch policies) belong to workers.
   [[nodiscard]] virtual worker_instance* worker() noexcept { return nullptr; }
+  /// The guest's fetch in a scope that is not a sandboxed worker (a worker
+  /// fetches under its own policy): a promise of what
+  /// natives::make_response_init makes of the answer, or empty with an
+  /// exception pending. The default refuses.
+  virtual v8::MaybeLocal<v8::Promise> fetch_outside_worker(v8::Local<v8::Context> ctx, outbound_request req);
 
   // ---- ES modules: imports resolve only among the sources given ----
   /// Compiles every module; throws sandbox::error(syntax_error) naming module:line:column.

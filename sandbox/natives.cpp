@@ -452,10 +452,33 @@ void natives::env_call(const info& args) {
   }
 }
 
+// The request of fetch(url, method, headers, body); false with a TypeError pending.
+static bool outbound_of_args(const v8::FunctionCallbackInfo<v8::Value>& args, outbound_request& req) {
+  v8::Isolate* iso = args.GetIsolate();
+  auto ctx = iso->GetCurrentContext();
+  req.url = utf8(iso, args[0]);
+  req.method = utf8(iso, args[1]);
+  copy_failure why;
+  auto headers = from_guest(ctx, args[2], 1 << 20, why);
+  if (!headers || !read_headers(*headers, req.headers))
+    return throw_type_error(iso, "fetch: bad headers" + (why.why.empty() ? "" : ": " + why.why)), false;
+  const unsigned char* body = nullptr;
+  std::size_t body_size = 0;
+  if (bytes_of(args[3], body, body_size)) req.body.assign(reinterpret_cast<const char*>(body), body_size);
+  return true;
+}
+
 void natives::fetch(const info& args) {
   v8::Isolate* iso = args.GetIsolate();
   worker_instance* wp = self_of(args).worker();
-  if (!wp) return throw_type_error(iso, "fetch is not available here: no outbound requests were granted");
+  if (!wp) {
+    outbound_request req;
+    v8::Local<v8::Promise> p;
+    if (outbound_of_args(args, req) &&
+        self_of(args).fetch_outside_worker(iso->GetCurrentContext(), std::move(req)).ToLocal(&p))
+      args.GetReturnValue().Set(p);
+    return;
+  }
   worker_instance& w = *wp;
   auto ctx = iso->GetCurrentContext();
   v8::Local<v8::Promise::Resolver> resolver;
@@ -478,14 +501,7 @@ void natives::fetch(const info& args) {
     return refuse(errc::request_limit,
                   "the call made more than " + std::to_string(w.code_.limits.max_requests) + " outbound requests");
   outbound_request req;
-  req.url = utf8(iso, args[0]);
-  req.method = utf8(iso, args[1]);
-  copy_failure why;
-  auto headers = from_guest(ctx, args[2], 1 << 20, why);
-  if (!headers || !read_headers(*headers, req.headers)) return throw_type_error(iso, "fetch: bad headers" + (why.why.empty() ? "" : ": " + why.why));
-  const unsigned char* body = nullptr;
-  std::size_t body_size = 0;
-  if (bytes_of(args[3], body, body_size)) req.body.assign(reinterpret_cast<const char*>(body), body_size);
+  if (!outbound_of_args(args, req)) return;
   const unsigned left = w.code_.limits.max_requests - r->requests;
   r->requests += 1;  // redirect hops are counted against `left` by perform_fetch
   const std::uint64_t id = w.begin_host_call(ctx, resolver);

@@ -305,6 +305,22 @@ BOOST_FIXTURE_TEST_CASE(checks_addresses_after_resolving, fixture) {
   BOOST_TEST(hits.load() == 0);
 }
 
+BOOST_FIXTURE_TEST_CASE(a_pooled_connection_is_no_way_around_the_address_check, fixture) {
+  const auto r = on_shard([&]() -> cairn::task<std::vector<std::optional<fetch_errc>>> {
+    std::vector<std::optional<fetch_errc>> out;
+    out.push_back(co_await error_of(get_text(base + "/hello")));  // leaves a kept connection to 127.0.0.1
+    fetch_options o;
+    o.allow_address = [](std::string_view, const boost::asio::ip::address& a) { return !a.is_loopback(); };
+    out.push_back(co_await error_of(get_text(base + "/hello", std::move(o))));
+    out.push_back(co_await error_of(get_text(base + "/hello")));  // a caller without the check still fetches
+    co_return out;
+  });
+  BOOST_TEST(!r[0].has_value());
+  BOOST_TEST((r[1] == fetch_errc::address_refused));
+  BOOST_TEST(!r[2].has_value());
+  BOOST_TEST(hits.load() == 2);
+}
+
 BOOST_FIXTURE_TEST_CASE(times_out_and_fails_clearly, fixture) {
   const auto r = on_shard([&]() -> cairn::task<std::vector<std::optional<fetch_errc>>> {
     std::vector<std::optional<fetch_errc>> out;

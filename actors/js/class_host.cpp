@@ -9,11 +9,13 @@
 #include <boost/json/serialize.hpp>
 
 #include <cairn/actor.hpp>
+#include <cairn/detail/output_gate_passed.hpp>
 #include <cairn/detail/shard.hpp>
 #include <cairn/spawn.hpp>
 
 #include "js_natives.hpp"
 #include "sandbox/engine.hpp"
+#include "sandbox/fetch_grant.hpp"
 #include "sandbox/guest_error.hpp"
 #include "sandbox/natives.hpp"
 #include "sandbox/values.hpp"
@@ -381,6 +383,47 @@ void class_host::settle_now() {
   if (slice_depth == 0) after_slice();
 }
 
+namespace {
+
+// A fetch is output: it leaves once the writes before it are durable.
+task<op_outcome> fetch_op(sandbox::fetch_policy policy, sandbox::outbound_request req, unsigned max_requests,
+                          std::size_t max_body) {
+  op_outcome out;
+  out.type_error = true;
+  if (cairn::detail::output_gate_now() == cairn::detail::gate_state::held &&
+      !co_await cairn::detail::output_gate_passed()) {
+    out.message = "fetch: the writes before it failed to commit, so it was not sent";
+    co_return out;
+  }
+  auto answer = co_await sd::perform_fetch(std::move(policy), std::move(req), max_requests, max_body);
+  if (!answer.is_response) {
+    out.message = answer.error;
+    co_return out;
+  }
+  out.what = op_outcome::kind::fetched;
+  out.fetched = std::move(answer.response);
+  co_return out;
+}
+
+}  // namespace
+
+v8::MaybeLocal<v8::Promise> class_host::fetch_outside_worker(v8::Local<v8::Context> ctx,
+                                                             sandbox::outbound_request req) {
+  v8::Isolate* i = ctx->GetIsolate();
+  const auto& f = cls_.cls.fetch;
+  if (f.policy.mode() == sandbox::fetch_policy::kind::none) {
+    i->ThrowException(v8::Exception::TypeError(v8_string(
+        i, "fetch is not granted to " + cls_.name + " (grant URL prefixes with js_class::fetch, \"fetch\" in the config)")));
+    return {};
+  }
+  bool ok = false;
+  js_actor* a = current(ok);
+  if (!ok) return {};
+  return begin_op(ctx, a, [policy = f.policy, req = std::move(req), n = f.max_requests, b = f.max_body_bytes] {
+    return fetch_op(policy, req, n, b);
+  });
+}
+
 void class_host::abort(std::uint64_t handle, std::string why) {
   if (aborted_) return;  // the first abort() of the slice wins
   aborted_.emplace(handle, std::move(why));
@@ -637,10 +680,14 @@ void class_host::complete_op(std::uint64_t id, op_outcome out) {
         }
         break;
       }
+      case op_outcome::kind::fetched:
+        ok = sd::natives::make_response_init(ctx, out.fetched).ToLocal(&v);
+        break;
       case op_outcome::kind::error: {
         v8::Local<v8::Value> err;
         if (out.bytes.empty() || !sd::clone_in(ctx, out.bytes).ToLocal(&err))
-          err = v8::Exception::Error(v8_string(i, out.message));
+          err = out.type_error ? v8::Exception::TypeError(v8_string(i, out.message))
+                               : v8::Exception::Error(v8_string(i, out.message));
         std::ignore = resolver->Reject(ctx, err);
         return;
       }

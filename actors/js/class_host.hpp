@@ -62,11 +62,13 @@ class settle_wait {
 
 /// What an operation the JS started (a call to another actor) came back with.
 struct op_outcome {
-  enum class kind { cloned, json, response, error } what = kind::error;
+  enum class kind { cloned, json, response, fetched, error } what = kind::error;
   std::string bytes;          // cloned: the result; error: the error by structured clone, if any
   boost::json::value json;
   http::response response;
+  sandbox::outbound_response fetched;  // a fetch to the network
   std::string message;        // error: for an error that did not come from JS
+  bool type_error = false;    // error: a TypeError (as fetch's failures are)
 };
 
 /// The isolate, as a base so that it outlives the guest_scope's handles.
@@ -140,6 +142,9 @@ class class_host final : private isolate_holder,
   void abort(std::uint64_t handle, std::string why);
   /// Writes of `a` happened in this slice.
   void touched(js_actor& a);
+  /// The global fetch, under the class's fetch policy (none by default).
+  v8::MaybeLocal<v8::Promise> fetch_outside_worker(v8::Local<v8::Context> ctx,
+                                                   sandbox::outbound_request req) override;
 
   void complete_op(std::uint64_t op, op_outcome out);
   void unwatch(settle_wait& w) noexcept;

@@ -56,7 +56,7 @@ one_worker parse(const json::value& v, std::size_t index) {
   const std::string where = "workers[" + std::to_string(index) + "]";
   const auto& o = v.as_object();
   for (const auto& kv : o) {
-    static const char* known[] = {"main", "modules", "route", "durable_objects", "bindings", "vars", "cpu_ms", "wall_ms"};
+    static const char* known[] = {"main", "modules", "route", "durable_objects", "bindings", "vars", "cpu_ms", "wall_ms", "fetch"};
     if (std::find(std::begin(known), std::end(known), std::string_view(kv.key())) == std::end(known))
       bad(where + ": unknown key '" + std::string(kv.key()) + "'");
   }
@@ -91,6 +91,26 @@ one_worker parse(const json::value& v, std::size_t index) {
   if (const auto* cpu = o.if_contains("cpu_ms")) {
     if (!cpu->is_int64() || cpu->as_int64() < 1) bad(where + ".cpu_ms: expected a positive integer");
     w.script.limits.cpu_per_slice = std::chrono::milliseconds(cpu->as_int64());
+  }
+  if (const auto* f = o.if_contains("fetch")) {
+    const std::string at = where + ".fetch";
+    if (!f->is_array()) bad(at + ": expected an array of URL prefixes (or {\"prefix\", \"private\"} objects)");
+    std::vector<sandbox::allow_rule> rules;
+    for (const auto& r : f->as_array()) {
+      if (r.is_string()) {
+        rules.emplace_back(std::string(r.as_string()));
+        continue;
+      }
+      const auto* prefix = r.is_object() ? r.as_object().if_contains("prefix") : nullptr;
+      const auto* priv = r.is_object() ? r.as_object().if_contains("private") : nullptr;
+      if (!prefix || !prefix->is_string() || (priv && !priv->is_bool()) || r.as_object().size() != (priv ? 2u : 1u))
+        bad(at + "[]: expected a URL prefix, or {\"prefix\": \"https://...\", \"private\": true}");
+      rules.emplace_back(std::string(prefix->as_string()), priv && priv->as_bool());
+    }
+    for (const auto& r : rules)
+      if (!r.prefix.starts_with("http://") && !r.prefix.starts_with("https://"))
+        bad(at + ": '" + r.prefix + "' is not an http:// or https:// URL prefix");
+    w.script.fetch.policy = sandbox::fetch_policy::allow(std::move(rules));
   }
   if (const auto* wall = o.if_contains("wall_ms")) {
     if (!wall->is_int64() || wall->as_int64() < 0) bad(where + ".wall_ms: expected a non-negative integer");

@@ -58,10 +58,18 @@ task<std::unique_ptr<connection>> open_connection(boost::asio::io_context& io, c
                                                   boost::asio::ssl::context& tls_ctx, const address_policy& allow,
                                                   std::chrono::milliseconds timeout) {
   auto tcp = co_await open_tcp(io, u, allow, timeout);
-  if (!u.tls) co_return std::make_unique<stream_connection<tcp_stream>>(std::move(tcp));
-  tls_stream tls(std::move(tcp), tls_ctx);
-  co_await start_tls(tls, u, timeout);
-  co_return std::make_unique<stream_connection<tls_stream>>(std::move(tls));
+  boost::system::error_code ec;
+  const auto peer = tcp.socket().remote_endpoint(ec).address();
+  std::unique_ptr<connection> c;
+  if (!u.tls) {
+    c = std::make_unique<stream_connection<tcp_stream>>(std::move(tcp));
+  } else {
+    tls_stream tls(std::move(tcp), tls_ctx);
+    co_await start_tls(tls, u, timeout);
+    c = std::make_unique<stream_connection<tls_stream>>(std::move(tls));
+  }
+  c->peer = peer;
+  co_return c;
 }
 
 }  // namespace cairn::http::client

@@ -35,6 +35,9 @@ class connection {
 
   /// Bytes read past what the parser consumed; a reusable connection has none.
   boost::beast::flat_buffer buffer;
+  /// The address it connected to: a fetch whose address policy refuses it
+  /// must not reuse it from the pool.
+  boost::asio::ip::address peer;
 };
 
 /// Opens a connection to `u` (TLS for https with `tls_ctx`). Throws fetch_error.

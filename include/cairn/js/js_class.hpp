@@ -20,6 +20,8 @@
 
 #include <boost/json/object.hpp>
 
+#include <cairn/sandbox/fetch_policy.hpp>
+
 namespace cairn::js {
 
 struct js_limits {
@@ -37,6 +39,17 @@ struct js_limits {
   std::size_t array_buffer_bytes = 256u << 20;
 };
 
+/// What the class's global fetch may reach: nothing by default.
+struct js_fetch_grant {
+  /// sandbox::fetch_policy::allow({"https://api.example.com/"}) for URL
+  /// prefixes, or a handler that performs every request itself.
+  sandbox::fetch_policy policy;
+  /// Requests per fetch() call, redirect hops included.
+  unsigned max_requests = 20;
+  /// Bytes of a response body.
+  std::size_t max_body_bytes = 16u << 20;
+};
+
 struct js_class {
   /// Module name -> ES module source; imports resolve among these and
   /// "cloudflare:workers".
@@ -51,6 +64,7 @@ struct js_class {
   /// env.NAME -> a JSON value (plain data).
   boost::json::object vars;
   js_limits limits;
+  js_fetch_grant fetch;
 };
 
 }  // namespace cairn::js
