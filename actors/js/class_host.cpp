@@ -9,7 +9,6 @@
 #include <boost/json/serialize.hpp>
 
 #include <cairn/actor.hpp>
-#include <cairn/detail/output_gate_passed.hpp>
 #include <cairn/detail/shard.hpp>
 #include <cairn/spawn.hpp>
 
@@ -385,16 +384,12 @@ void class_host::settle_now() {
 
 namespace {
 
-// A fetch is output: it leaves once the writes before it are durable.
+// Runs as the actor, so http::fetch holds the request until the writes made
+// before it are durable (and drops it if their commit fails).
 task<op_outcome> fetch_op(sandbox::fetch_policy policy, sandbox::outbound_request req, unsigned max_requests,
                           std::size_t max_body) {
   op_outcome out;
   out.type_error = true;
-  if (cairn::detail::output_gate_now() == cairn::detail::gate_state::held &&
-      !co_await cairn::detail::output_gate_passed()) {
-    out.message = "fetch: the writes before it failed to commit, so it was not sent";
-    co_return out;
-  }
   auto answer = co_await sd::perform_fetch(std::move(policy), std::move(req), max_requests, max_body);
   if (!answer.is_response) {
     out.message = answer.error;

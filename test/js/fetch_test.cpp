@@ -3,7 +3,10 @@
 // granted), answered as a Response.
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
 #include <optional>
+
+#include <cairn/testing/fault_vfs.hpp>
 
 #include <cairn/http/router.hpp>
 #include <cairn/http/server.hpp>
@@ -32,7 +35,8 @@ export class F {
 struct origin {
   origin() {
     cairn::http::router r;
-    r.add("/echo", [](cairn::http::request req) -> cairn::task<cairn::http::response> {
+    r.add("/echo", [this](cairn::http::request req) -> cairn::task<cairn::http::response> {
+      ++hits;
       auto res = cairn::http::make_response(cairn::http::status::created,
                                             std::string(req.method_string()) + " " + std::string(req.target()) +
                                                 " " + req.body());
@@ -50,6 +54,7 @@ struct origin {
   cairn::runtime rt{cairn_test::shards(1)};
   std::optional<cairn::http::server> srv;
   std::string base;
+  std::atomic<int> hits{0};
 };
 
 }  // namespace
@@ -81,6 +86,43 @@ BOOST_AUTO_TEST_CASE(fetch_reaches_only_what_the_class_grants) {
              std::string::npos);
   const auto refused = w.call(public_only, "a", "get", {o.base + "/echo"}).as_array();
   BOOST_TEST(std::string(refused.at(1).as_string()).find("non-public address") != std::string::npos, json::serialize(refused));
+}
+
+BOOST_AUTO_TEST_CASE(a_fetch_after_writes_that_fail_to_commit_never_leaves) {
+  origin o;
+  cairn_test::temp_dir dir;
+  cairn::runtime rt(cairn_test::with_disk_faults(dir, 1));
+  cairn::js::registry js(rt);
+  cairn::js::js_class c;
+  c.modules["main.js"] = R"js(
+    export class W {
+      constructor(ctx) { this.ctx = ctx; }
+      async writeThenFetch(url) {
+        this.ctx.storage.kv.put("k", 1);
+        try { return "sent: " + (await fetch(url)).status; } catch (e) { return e.message; }
+      }
+      async fetchOnly(url) { return (await fetch(url)).status; }
+    }
+  )js";
+  c.main = "main.js";
+  c.class_name = "W";
+  c.fetch.policy = cairn::sandbox::fetch_policy::allow({cairn::sandbox::allow_rule(o.base + "/", true)});
+  auto ns = js.add("W", c);
+  BOOST_TEST(rt.block_on(cairn::js::call(ns.get("a"), "fetchOnly", {o.base + "/echo"})).as_int64() == 201);
+  BOOST_TEST(o.hits.load() == 1);
+  cairn::testing::fail_writes(true);
+  std::string outcome;
+  try {
+    outcome = json::serialize(rt.block_on(cairn::js::call(ns.get("a"), "writeThenFetch", {o.base + "/echo"})));
+  } catch (const std::exception& e) {
+    outcome = e.what();  // the reply may be voided with the failed commit
+  }
+  cairn::testing::fail_writes(false);
+  BOOST_TEST(outcome.find("sent") == std::string::npos, outcome);
+  BOOST_TEST(o.hits.load() == 1);  // the fetch never reached the origin
+  BOOST_TEST(rt.block_on(cairn::js::call(ns.get("a"), "fetchOnly", {o.base + "/echo"})).as_int64() == 201);
+  rt.stop();
+  rt.run();
 }
 
 BOOST_AUTO_TEST_SUITE_END()
