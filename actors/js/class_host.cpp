@@ -194,9 +194,10 @@ bool class_host::construct(js_actor& a, std::uint64_t handle, const std::optiona
     v8::TryCatch tc(i);
     auto glue = glue_.Get(i);
     v8::Local<v8::Value> make_state, state, object, blocking, pending;
+    v8::Local<v8::Value> id_name = v8::Undefined(i);
+    if (name) id_name = v8_string(i, *name);
     v8::Local<v8::Value> sargs[] = {v8::Number::New(i, static_cast<double>(handle)),
-                                    v8_string(i, a.id().to_string()),
-                                    name ? v8::Local<v8::Value>(v8_string(i, *name)) : v8::Local<v8::Value>(v8::Undefined(i))};
+                                    v8_string(i, a.id().to_string()), id_name};
     if (glue->Get(ctx, v8_string(i, "state")).ToLocal(&make_state) &&
         make_state.As<v8::Function>()->Call(ctx, v8::Undefined(i), 3, sargs).ToLocal(&state)) {
       v8::Local<v8::Value> cargs[] = {state, env_.Get(i)};
@@ -330,7 +331,7 @@ void class_host::slice(std::uint64_t handle, const std::function<void(v8::Local<
                              std::to_string(cls_.cls.limits.heap_bytes >> 20) +
                              " MiB on this shard; its isolate is replaced and its objects rebuilt";
     // Each actor rebuilds its object in the new isolate at its next event
-    // (js_actor::live_host); the events in flight fail.
+    // (js_actor::prepare); the events in flight fail.
     for (auto& [h, slot] : actors_) fail_waits_of(h, what);
     if (!handle) fail_waits_of(0, what);
   } else if (aborted_) {
@@ -490,7 +491,7 @@ void class_host::expire(std::uint64_t wait_id) {
 
 void class_host::start_event(js_actor& a, settle_wait& w, const event_body& body) {
   begin_wait(w, a.handle());
-  if (retired_) {  // cannot happen: js_actor::live_host moves to a new host first
+  if (retired_) {  // cannot happen: js_actor::prepare moves to a new host first
     w.settled_ = true;
     w.failure_ = "the JS class " + cls_.name + " passed its heap limit on this shard";
     return after_slice();
