@@ -351,6 +351,7 @@ void class_host::slice(std::uint64_t handle, const std::function<void(v8::Local<
       reset_later(handle);
     }
   }
+  charge(std::exchange(charge_to_, 0), used);
   // A stopped slice's writes are undone; a finished one's end their segment.
   // A storage.transaction() still open cannot span the segments: undone too.
   const bool stopped = why != sd::stop_reason::none || heap || stopped_by_abort;
@@ -477,6 +478,25 @@ void class_host::begin_wait(settle_wait& w, std::uint64_t handle) {
   w.deadline_ = std::move(timer);
 }
 
+void class_host::charge_next_slice_to(std::uint64_t wait_id) noexcept {
+  if (slice_depth == 0) charge_to_ = wait_id;
+}
+
+void class_host::charge(std::uint64_t wait_id, std::chrono::nanoseconds used) {
+  const auto limit = cls_.cls.limits.cpu_per_event;
+  if (wait_id == 0 || limit.count() <= 0) return;
+  auto it = waits_.find(wait_id);
+  if (it == waits_.end() || it->second->settled_) return;
+  settle_wait* w = it->second;
+  w->cpu_ += used;
+  if (w->cpu_ <= limit) return;
+  w->settled_ = true;
+  w->failure_ = "the event used more than " + std::to_string(limit.count()) + " ms of CPU time in all" +
+                (w->actor_ ? "; the actor was reset" : "");
+  ready_.push_back(wait_id);
+  if (w->actor_) reset_later(w->actor_);
+}
+
 void class_host::expire(std::uint64_t wait_id) {
   auto it = waits_.find(wait_id);
   if (it == waits_.end() || it->second->settled_) return;
@@ -491,6 +511,7 @@ void class_host::expire(std::uint64_t wait_id) {
 
 void class_host::start_event(js_actor& a, settle_wait& w, const event_body& body) {
   begin_wait(w, a.handle());
+  charge_next_slice_to(w.id_);
   if (retired_) {  // cannot happen: js_actor::prepare moves to a new host first
     w.settled_ = true;
     w.failure_ = "the JS class " + cls_.name + " passed its heap limit on this shard";
@@ -514,6 +535,7 @@ void class_host::start_event(js_actor& a, settle_wait& w, const event_body& body
 
 void class_host::start_worker_fetch(settle_wait& w, const sandbox::outbound_request& req) {
   begin_wait(w, 0);
+  charge_next_slice_to(w.id_);
   slice(0, [&](v8::Local<v8::Context> ctx) {
     v8::Isolate* i = iso();
     v8::TryCatch tc(i);
@@ -638,6 +660,7 @@ v8::Local<v8::Promise> class_host::begin_op(v8::Local<v8::Context> ctx, js_actor
   const std::uint64_t id = next_op_++;
   auto& p = ops_[id];
   p.actor = a ? a->handle() : 0;
+  p.event = charge_to_;
   p.resolver.Reset(iso(), resolver);
   to_start_.emplace_back(id, std::move(op));
   return resolver->GetPromise();
@@ -648,6 +671,7 @@ void class_host::complete_op(std::uint64_t id, op_outcome out) {
   if (it == ops_.end()) return;
   const std::uint64_t owner = find(it->second.actor) ? it->second.actor : 0;
   v8::Global<v8::Promise::Resolver> held = std::move(it->second.resolver);
+  charge_next_slice_to(it->second.event);
   ops_.erase(it);
   slice(owner, [&](v8::Local<v8::Context> ctx) {
     v8::Isolate* i = iso();

@@ -4,6 +4,7 @@
 // inside slice(): with the watchdog armed, as the actor it belongs to, and
 // with the microtasks drained before it returns; the writes it made end their
 // segment there. Private to actors/js.
+#include <chrono>
 #include <coroutine>
 #include <cstdint>
 #include <deque>
@@ -57,6 +58,7 @@ class settle_wait {
   bool ok_ = false;
   v8::Global<v8::Value> value_;
   std::string failure_;  // the host failed the event (a limit, a reset)
+  std::chrono::nanoseconds cpu_{0};  // of the slices run for it
   std::shared_ptr<void> deadline_;  // the wall-limit timer, while armed
 };
 
@@ -156,6 +158,7 @@ class class_host final : private isolate_holder,
   struct entered;
   struct pending_op {
     std::uint64_t actor = 0;
+    std::uint64_t event = 0;  // the wait of the event that started it: its resolution's CPU is that event's
     v8::Global<v8::Promise::Resolver> resolver;
   };
   struct slot {
@@ -177,6 +180,11 @@ class class_host final : private isolate_holder,
   /// Registers `w` for actor `handle` and arms its wall limit.
   void begin_wait(settle_wait& w, std::uint64_t handle);
   void expire(std::uint64_t wait_id);
+  /// Adds a slice's CPU time to event `wait_id`; past js_limits::cpu_per_event
+  /// the event fails and its actor is reset.
+  void charge(std::uint64_t wait_id, std::chrono::nanoseconds used);
+  /// The next slice runs for event `wait_id` (if it is an outer one).
+  void charge_next_slice_to(std::uint64_t wait_id) noexcept;
   void after_slice();
   [[noreturn]] void throw_rejection(settle_wait& w, v8::Local<v8::Context> ctx);
 
@@ -199,6 +207,7 @@ class class_host final : private isolate_holder,
   std::vector<js_actor*> touched_;
   std::uint64_t slice_seq_ = 0;
   std::uint64_t current_ = 0;  // the handle of the actor whose slice runs
+  std::uint64_t charge_to_ = 0;  // the wait of the event the running outer slice is for (CPU per event)
   bool retired_ = false;
   std::optional<std::pair<std::uint64_t, std::string>> aborted_;  // by ctx.abort() in the running slice
   // Upgrade responses of other actors that a fetch through a stub returned,

@@ -56,7 +56,7 @@ one_worker parse(const json::value& v, std::size_t index) {
   const std::string where = "workers[" + std::to_string(index) + "]";
   const auto& o = v.as_object();
   for (const auto& kv : o) {
-    static const char* known[] = {"main", "modules", "route", "durable_objects", "bindings", "vars", "cpu_ms", "wall_ms", "fetch"};
+    static const char* known[] = {"main", "modules", "route", "durable_objects", "bindings", "vars", "cpu_ms", "cpu_event_ms", "wall_ms", "fetch"};
     if (std::find(std::begin(known), std::end(known), std::string_view(kv.key())) == std::end(known))
       bad(where + ": unknown key '" + std::string(kv.key()) + "'");
   }
@@ -111,6 +111,10 @@ one_worker parse(const json::value& v, std::size_t index) {
       if (!r.prefix.starts_with("http://") && !r.prefix.starts_with("https://"))
         bad(at + ": '" + r.prefix + "' is not an http:// or https:// URL prefix");
     w.script.fetch.policy = sandbox::fetch_policy::allow(std::move(rules));
+  }
+  if (const auto* cpu = o.if_contains("cpu_event_ms")) {
+    if (!cpu->is_int64() || cpu->as_int64() < 0) bad(where + ".cpu_event_ms: expected a non-negative integer");
+    w.script.limits.cpu_per_event = std::chrono::milliseconds(cpu->as_int64());
   }
   if (const auto* wall = o.if_contains("wall_ms")) {
     if (!wall->is_int64() || wall->as_int64() < 0) bad(where + ".wall_ms: expected a non-negative integer");

@@ -255,6 +255,29 @@ BOOST_AUTO_TEST_CASE(an_event_that_never_settles_fails_at_its_wall_limit) {
   BOOST_TEST(w.call(ns, "h", "half").as_int64() == 1);
 }
 
+BOOST_AUTO_TEST_CASE(an_event_that_computes_across_many_slices_fails_at_its_cpu_limit) {
+  js_world w;
+  w.limits.cpu_per_event = std::chrono::milliseconds(300);
+  auto ns = w.add("SPIN", "S", R"js(
+    export class S {
+      constructor(ctx, env) { this.ctx = ctx; this.env = env; }
+      burn(ms) { const end = Date.now() + ms; while (Date.now() < end) {} }
+      async spinAcrossAwaits(rounds) {
+        for (let i = 0; i < rounds; i++) {
+          this.burn(60);                                    // under the per-slice limit each time
+          await this.env.SELF.getByName("peer").ping();     // ends the slice
+        }
+        return "done";
+      }
+      ping() { return 1; }
+    }
+  )js", {{"SELF", "SPIN"}});
+  BOOST_TEST(w.call(ns, "s", "spinAcrossAwaits", {2}).as_string() == "done");  // about 120 ms
+  BOOST_TEST(w.error_of(ns, "s", "spinAcrossAwaits", {50}) ==
+             "the event used more than 300 ms of CPU time in all; the actor was reset");
+  BOOST_TEST(w.call(ns, "s", "spinAcrossAwaits", {1}).as_string() == "done");  // a new object serves
+}
+
 BOOST_AUTO_TEST_CASE(a_heap_bomb_replaces_the_class_isolate_and_rebuilds_its_objects) {
   js_world w(1);  // one shard: every actor of the class shares the isolate
   w.limits.heap_bytes = 64u << 20;

@@ -29,6 +29,10 @@ struct js_limits {
   /// class's code until its microtasks have drained). Past it the event fails
   /// and the actor is reset.
   std::chrono::milliseconds cpu_per_slice{30'000};
+  /// CPU time of all the slices of one event (its first, and each one that
+  /// resumes it after an await on another actor or a fetch). Past it the
+  /// event fails and the actor is reset. 0: no limit.
+  std::chrono::milliseconds cpu_per_event{30'000};
   /// Wall time of one event (RPC, fetch, alarm, socket message) from its
   /// start until its promise settles; past it the event fails and the actor
   /// is reset (a handler that never settles ends here). 0: no limit.

@@ -10,6 +10,7 @@
 ///     "bindings": {"LIMITER": "limiter"},             // env binding -> a namespace of the program
 ///     "vars": {"GREETING": "hi"},                     // env values (JSON)
 ///     "cpu_ms": 30000,                                // CPU per slice of an event
+///     "cpu_event_ms": 30000,                          // CPU of all the slices of one event (0: none)
 ///     "wall_ms": 60000,                               // wall time per event (0: none)
 ///     "fetch": ["https://api.example.com/v1/"]        // URL prefixes fetch() may reach (absent: none);
 ///                                                     // {"prefix": ..., "private": true} also reaches private addresses
