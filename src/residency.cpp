@@ -124,6 +124,10 @@ sqlite3* shard::take_memory_db(const actor_id& id) noexcept {
   return db;
 }
 
+bool shard::has_memory_db(const actor_id& id) const noexcept {
+  return memory_dbs_->dbs.count(actor_key{id.ns()->index, id.value()}) != 0;
+}
+
 // ---- the group commit ----
 
 void shard::remove_dirty(storage_engine* e) noexcept { std::erase(dirty_, e); }

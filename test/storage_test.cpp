@@ -187,6 +187,15 @@ BOOST_AUTO_TEST_CASE(the_recorded_id_name_is_checked_and_survives_delete_all_and
   cairn::runtime rt(opts(dir));
   auto ns = rt.register_namespace<named>("named");
   BOOST_TEST(ask(rt, ns.get("ivan")).value_or("none") == "ivan");
+  // In memory too (reading makes no in-memory database either).
+  cairn_test::temp_dir mem_dir;
+  cairn::runtime mem(opts(mem_dir, cairn::durability::memory));
+  auto mem_ns = mem.register_namespace<named>("named");
+  BOOST_TEST(!ask(mem, mem_ns.get("kim")).has_value());
+  BOOST_TEST(mem.block_on([](auto r) -> cairn::task<std::string> {
+    co_return co_await r.call(&named::record, std::string("kim"));
+  }(mem_ns.get("kim"))) == "ok");
+  BOOST_TEST(ask(mem, mem_ns.get("kim")).value_or("none") == "kim");
 }
 
 BOOST_AUTO_TEST_CASE(memory_mode_writes_no_files) {

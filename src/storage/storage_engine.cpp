@@ -452,6 +452,8 @@ void storage_engine::rollback_nested() noexcept {
 }
 
 std::optional<std::string> storage_engine::read_id_name() {
+  // No database yet: nothing recorded, and reading must not make one.
+  if (!db_ && mode_ == durability::memory && !home_.has_memory_db(owner_.id())) return std::nullopt;
   if (!db_ && mode_ != durability::memory) {
     const auto& dir = home_.core().options().data_dir;
     std::error_code ec;

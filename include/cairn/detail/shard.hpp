@@ -79,6 +79,7 @@ class shard {
   /// In-memory databases outlive their actor's hibernation here.
   void keep_memory_db(const actor_id& id, sqlite3* db);
   [[nodiscard]] sqlite3* take_memory_db(const actor_id& id) noexcept;
+  [[nodiscard]] bool has_memory_db(const actor_id& id) const noexcept;
   /// Before a database file opens: closes those of the least recently used
   /// idle actors while the shard is at its budget (runtime_core::database_budget).
   void database_opening() noexcept;
