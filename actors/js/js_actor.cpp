@@ -148,13 +148,10 @@ void js_actor::load_name() {
 
 void js_actor::learn_name(std::string id_name) {
   if (name_ == id_name) return;
-  if (cairn::detail::id_from_name(*id().ns(), id_name) != id())
-    throw std::invalid_argument("cairn: '" + id_name + "' is not the name of " + id().namespace_name() + "/" +
-                                id().to_string());
   load_name();
   if (name_ != id_name) {
     try {
-      storage().record_id_name(id_name);
+      storage().record_id_name(id_name);  // checks it against the id first, whatever the storage's state
       cairn::detail::end_segment(this);  // its own segment: the event's failure does not undo it
     } catch (const storage_error& e) {
       if (e.kind() != storage_error::reason::unavailable) throw;  // no data directory: known in memory only
