@@ -9,7 +9,7 @@ third_party="${root}/third_party"
 apt_packages=(
   build-essential g++ cmake ninja-build ccache pkg-config git curl ca-certificates
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-test1.81-dev
-  liburing-dev libsqlite3-dev libssl-dev
+  liburing-dev libsqlite3-dev libssl-dev zlib1g-dev
   libcaf-dev
   # runtime libraries of Debian's libnode (V8), unpacked below
   libuv1 libicu72 libc-ares2 libnghttp2-14 libbrotli1 libssl3 zlib1g

@@ -8,7 +8,7 @@
 
 #include <cairn/testing/sync_faults.hpp>
 
-#include "storage/database_file.hpp"
+#include "storage/logged_vfs.hpp"
 
 namespace cairn::detail {
 
@@ -20,7 +20,7 @@ std::condition_variable hook_changed;
 bool hold_syncs = false;
 std::atomic<bool> fail_syncs{false};
 std::atomic<unsigned long long> requests{0};
-std::atomic<unsigned long long> one_file_syncs{0};
+std::atomic<unsigned long long> log_syncs{0};
 
 // While a test holds the syncs, waits (without `lock`) until it lets go,
 // before anything is claimed. True if it waited.
@@ -36,8 +36,10 @@ bool held_by_test(std::unique_lock<std::mutex>& lock) {
 
 }  // namespace
 
-group_sync::group_sync(std::filesystem::path data_dir, std::uint32_t shards, std::function<void(std::uint32_t)> wake)
-    : data_dir_(std::move(data_dir)), wake_(std::move(wake)), slots_(std::make_unique<slot[]>(shards)), shards_(shards) {
+group_sync::group_sync(std::filesystem::path data_dir, std::uint32_t shards, std::size_t log_segment_bytes,
+                       std::function<void(std::uint32_t)> wake)
+    : data_dir_(std::move(data_dir)), wake_(std::move(wake)), slots_(std::make_unique<slot[]>(shards)), shards_(shards),
+      log_(data_dir_, log_segment_bytes) {
   thread_ = std::thread([this] { run(); });
 }
 
@@ -51,19 +53,24 @@ group_sync::~group_sync() {
   if (dir_fd_ >= 0) ::close(dir_fd_);
 }
 
-void group_sync::request(std::uint32_t s, std::uint64_t epoch, writes& w) {
+void group_sync::bind_thread() { this_thread_records().log = &log_; }
+
+void group_sync::unbind_thread() {
+  thread_records& t = this_thread_records();
+  if (t.log == &log_ && !t.bytes.empty()) log_.append(t.bytes);
+  t = {};
+}
+
+void group_sync::request(std::uint32_t s, std::uint64_t epoch) {
+  thread_records& t = this_thread_records();
+  if (t.log == &log_ && !t.bytes.empty()) {
+    log_.append(t.bytes);
+    t.bytes.clear();
+  }
   {
     std::lock_guard lock(mutex_);
-    slot& sl = slots_[s];
-    sl.requested = epoch;
-    // Distinct names (a hot actor's file comes with every epoch), and past
-    // the count that makes it a syncfs the names no longer matter.
-    auto& names = sl.pending.wal_files;
-    for (auto& f : w.wal_files)
-      if (names.size() <= max_file_syncs && std::find(names.begin(), names.end(), f) == names.end())
-        names.push_back(std::move(f));
+    slots_[s].requested = epoch;
   }
-  w.wal_files.clear();
   requests.fetch_add(1, std::memory_order_release);
   work_.notify_one();
 }
@@ -90,28 +97,18 @@ int group_sync::sync_file_system() {
   return errno;
 }
 
-int group_sync::sync_once(const std::vector<std::string>& files, bool whole_file_system) {
-  if (fail_syncs.load(std::memory_order_acquire)) return EIO;
-  // Files created before this point are covered by a syncfs from here on.
-  const std::uint64_t created = files_created();
-  if (whole_file_system || failed_once_ || created != creations_synced_) {
-    const int error = sync_file_system();
-    if (error == 0) creations_synced_ = created;
-    return error;
+int group_sync::sync_once() {
+  if (fail_syncs.load(std::memory_order_acquire)) {
+    log_.abandon(EIO);  // as after a real failure: the log is not trusted again
+    return EIO;
   }
-  // fsync works on the file, through any descriptor of it: SQLite's own
-  // stays SQLite's.
-  one_file_syncs.fetch_add(1, std::memory_order_relaxed);
-  for (const auto& f : files) {
-    const int fd = ::open(f.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return sync_file_system();  // not there as expected: sync everything
-    int rc = ::fdatasync(fd);
-    if (rc != 0 && errno == EINTR) rc = ::fdatasync(fd);
-    const int error = rc == 0 ? 0 : errno;
-    ::close(fd);
-    if (error != 0) return error;
+  if (log_.healthy()) {
+    log_syncs.fetch_add(1, std::memory_order_relaxed);
+    return log_.sync();  // a failure leaves the log unhealthy
   }
-  return 0;
+  const int error = sync_file_system();
+  if (error == 0) log_.discard();
+  return error;
 }
 
 bool group_sync::pending() const noexcept {
@@ -122,19 +119,10 @@ bool group_sync::pending() const noexcept {
 
 void group_sync::sync_claimed(std::unique_lock<std::mutex>& lock, claim& c, std::uint32_t self) {
   // What was committed before this point is what the sync covers.
-  c.files.clear();
-  for (std::uint32_t s = 0; s < shards_; ++s) {
-    slot& sl = slots_[s];
-    c.wanted[s] = sl.requested;
-    for (auto& f : sl.pending.wal_files) c.files.push_back(std::move(f));
-    sl.pending.wal_files.clear();
-  }
-  std::sort(c.files.begin(), c.files.end());
-  c.files.erase(std::unique(c.files.begin(), c.files.end()), c.files.end());
+  for (std::uint32_t s = 0; s < shards_; ++s) c.wanted[s] = slots_[s].requested;
   syncing_ = true;
   lock.unlock();
-  const int error = sync_once(c.files, c.files.size() > max_file_syncs);
-  failed_once_ |= error != 0;
+  const int error = sync_once();
   lock.lock();
   syncing_ = false;
   for (std::uint32_t s = 0; s < shards_; ++s) {
@@ -196,8 +184,6 @@ void fail_group_syncs(bool on) noexcept { cairn::detail::fail_syncs.store(on, st
 
 unsigned long long group_sync_requests() noexcept { return cairn::detail::requests.load(std::memory_order_acquire); }
 
-unsigned long long group_syncs_of_one_file() noexcept {
-  return cairn::detail::one_file_syncs.load(std::memory_order_relaxed);
-}
+unsigned long long group_syncs_of_the_log() noexcept { return cairn::detail::log_syncs.load(std::memory_order_relaxed); }
 
 }  // namespace cairn::testing

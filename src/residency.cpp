@@ -159,7 +159,7 @@ void shard::flush() noexcept {
   }
 
   // Every commit first (SQLite writes the WAL of a `full` database without
-  // an fsync). Output of commits that changed a `full` database goes to this
+  // an fsync; the commit log gets copies of the writes). Output of commits that changed a `full` database goes to this
   // pass's epoch, which the node's group sync (src/group_sync.hpp) makes
   // durable together with every other shard's, while this shard goes on;
   // output of an actor whose earlier commit awaits its sync joins that
@@ -173,7 +173,6 @@ void shard::flush() noexcept {
     committed[i] = ok ? (wrote && e->mode() == durability::full ? 2 : 1) : 0;
   }
   std::uint64_t epoch = 0;
-  group_sync::writes& writes = syncs_->writes;
   for (std::size_t i = 0; i < flushing_.size(); ++i) {
     storage_engine* e = flushing_[i];
     actor& a = e->owner();
@@ -190,7 +189,6 @@ void shard::flush() noexcept {
       }
       e->await_sync(epoch);
       syncs_->pending.back().entries.push_back(std::move(r));
-      if (writes.wal_files.size() <= group_sync::max_file_syncs) writes.wal_files.push_back(e->wal_file());
     } else if (e->sync_epoch() > synced_epoch_ && (awaited = syncs_->find(e->sync_epoch()))) {
       awaited->entries.push_back(std::move(r));
     } else {
@@ -201,7 +199,7 @@ void shard::flush() noexcept {
     }
   }
   flushing_.clear();
-  if (epoch != 0) core_.syncer()->request(index_, epoch, writes);
+  if (epoch != 0) core_.syncer()->request(index_, epoch);
   drop_index_removals();
 }
 

@@ -133,11 +133,12 @@ void runtime_core::start() {
   std::lock_guard lock(mutex_);
   if (started_) return;
   if (joined_) throw runtime_stopped();
+  // First: the commit log's replay brings the files up to date.
+  if (!options_.data_dir.empty())
+    group_sync_ = std::make_unique<detail::group_sync>(options_.data_dir, shard_count(), options_.commit_log_segment_bytes,
+                                                       [this](std::uint32_t s) { shards_[s]->notify(); });
   load_alarms();
   database_budget_ = options_.max_open_databases != 0 ? options_.max_open_databases : derive_database_budget(shard_count());
-  if (!options_.data_dir.empty())
-    group_sync_ = std::make_unique<detail::group_sync>(options_.data_dir, shard_count(),
-                                                       [this](std::uint32_t s) { shards_[s]->notify(); });
   started_ = true;
   for (auto& s : shards_) s->start_thread();
 }

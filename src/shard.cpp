@@ -233,6 +233,7 @@ void shard::join() noexcept {
 
 void shard::thread_main() {
   current_ = this;
+  if (core_.syncer()) core_.syncer()->bind_thread();  // this thread's WAL records go with its epochs
   auto guard = boost::asio::make_work_guard(*io_);
   const auto spin = core_.options().idle_spin;
   auto has_local_work = [this] { return !tasks_.empty() || ready_head_ != nullptr; };
@@ -289,6 +290,7 @@ void shard::thread_main() {
   }
   tick_timer_->timer.cancel();
   shutdown_actors();
+  if (core_.syncer()) core_.syncer()->unbind_thread();
   guard.reset();
   current_ = nullptr;
   recycling_allocator::release_thread_cache();

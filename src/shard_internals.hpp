@@ -82,7 +82,6 @@ struct shard::sync_batches {
   std::deque<batch> pending;
   std::vector<group_sync::outcome> outcomes;  // buffer for group_sync::take
   std::vector<actor_id> index_removals;       // alarms deleted by released commits
-  group_sync::writes writes;                  // of the epoch a flush makes (buffer reused)
   batch* find(std::uint64_t epoch) noexcept {
     for (auto it = pending.rbegin(); it != pending.rend(); ++it)
       if (it->epoch == epoch) return &*it;

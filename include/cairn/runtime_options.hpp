@@ -48,6 +48,10 @@ struct runtime_options {
   /// limit, which start() raises to its hard limit: a quarter of it over all
   /// shards, so half the descriptors stay free for sockets and the rest.
   std::size_t max_open_databases = 0;
+  /// Size of each of the two segment files of the commit log, which makes
+  /// `full` commits durable (docs/architecture.md); a full segment is
+  /// retired after a syncfs. At least 1 MiB.
+  std::size_t commit_log_segment_bytes = std::size_t{64} << 20;
   /// Wall time for alarms and idle timeouts (nullptr: the system clock).
   std::shared_ptr<cairn::clock> clock;
   /// SQLite VFS to open databases with (empty: SQLite's default). Tests use

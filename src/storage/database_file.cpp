@@ -4,7 +4,6 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -47,17 +46,21 @@ image make_image() {
   return out;
 }
 
-std::atomic<std::uint64_t> created{0};
+const image& the_image() {
+  static const image img = make_image();  // thread-safe, once per process
+  return img;
+}
 
 }  // namespace
 
-void note_file_created() noexcept { created.fetch_add(1, std::memory_order_seq_cst); }
-std::uint64_t files_created() noexcept { return created.load(std::memory_order_seq_cst); }
+std::span<const unsigned char> database_image() {
+  const image& img = the_image();
+  return {img.bytes.get(), static_cast<std::size_t>(img.size)};
+}
 
 bool create_database_file(const std::filesystem::path& path) {
-  static const image img = make_image();  // thread-safe, once per process
+  const image& img = the_image();
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd >= 0) note_file_created();  // before anything is written to it (even if that fails)
   if (fd < 0) {
     if (errno == EEXIST) return false;
     throw storage_error(storage_error::reason::io,

@@ -5,8 +5,8 @@
 // to WAL through a rollback journal, which costs six fdatasyncs per actor
 // (journal, directory, database, and the checkpoint at close); the image
 // costs none, and the first commit's WAL header sync is all that remains.
-#include <cstdint>
 #include <filesystem>
+#include <span>
 
 namespace cairn::detail {
 
@@ -15,16 +15,12 @@ extern const char* const cairn_schema;
 
 /// Writes the image to `path` if no file is there (O_EXCL); false if one
 /// is. Throws storage_error (io) if the file cannot be written, leaving none.
-/// Without an fsync: a `full` commit's group sync covers the new file too.
-/// On ext4 (data=ordered, its default) a crash before that sync leaves no
-/// file, an empty one (SQLite takes it for a new database) or the image.
+/// Without an fsync: for a `full` database the commit log records the
+/// creation (log_database_created, with the image), and its replay writes
+/// the file again if a crash left none or an empty one.
 bool create_database_file(const std::filesystem::path& path);
 
-/// Counts the database files made in this process (by the image, or by
-/// SQLite when a test's VFS opens them): the group sync makes a syncfs of
-/// any sync that follows a new file, since fdatasync of the file alone
-/// would leave its folder entry behind.
-void note_file_created() noexcept;
-[[nodiscard]] std::uint64_t files_created() noexcept;
+/// The image create_database_file writes.
+[[nodiscard]] std::span<const unsigned char> database_image();
 
 }  // namespace cairn::detail

@@ -12,6 +12,7 @@
 
 #include "hex.hpp"
 #include "storage/database_file.hpp"
+#include "storage/logged_vfs.hpp"
 
 namespace cairn::detail {
 
@@ -188,9 +189,13 @@ void storage_engine::open() {
       throw storage_error(reason::io, "cairn: cannot create " + path_.parent_path().string() + ": " + ec.message());
     // A new actor's file starts as an image already in WAL mode (see
     // database_file.hpp); a test's VFS sees every file from its start instead.
-    wal_file_ = path_.string() + "-wal";
-    if (!vfs) create_database_file(path_);
-    else if (!std::filesystem::exists(path_, ec)) note_file_created();  // SQLite makes it
+    if (!vfs && create_database_file(path_) && mode_ == durability::full) {
+      const auto img = database_image();
+      log_database_created(path_, img.data(), img.size());
+    }
+    // A `full` database's WAL writes go to the commit log (logged_vfs.hpp).
+    if (mode_ == durability::full && !(vfs = logged_vfs(opts.sqlite_vfs)))
+      throw storage_error(reason::io, "cairn: no SQLite VFS named '" + opts.sqlite_vfs + "'");
     rc = sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, vfs);
     if (rc != SQLITE_OK) {
       std::string msg = "cairn: cannot open " + path_.string() + ": " + (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
@@ -216,10 +221,12 @@ void storage_engine::open() {
       int persist_wal = 1;
       sqlite3_file_control(db_, "main", SQLITE_FCNTL_PERSIST_WAL, &persist_wal);
       exec_internal("PRAGMA journal_size_limit=16777216");
-      // `full` too: its commits are made durable by the shard's one syncfs
-      // per pass over all of them (shard::flush), not by an fsync each. Set
-      // before the switch to WAL, which then syncs less (a file not made
-      // from the image: an empty one, or one a test's VFS makes).
+      // `full` too: its commits are made durable by the group sync of the
+      // commit log (src/storage/commit_log.hpp), not by an fsync each;
+      // NORMAL still syncs the database file in checkpoints, which the log
+      // relies on. Set before the switch to WAL, which then syncs less (a
+      // file not made from the image: an empty one, or one a test's VFS
+      // makes).
       exec_internal("PRAGMA synchronous=NORMAL");
       exec_internal("PRAGMA journal_mode=WAL");
     }

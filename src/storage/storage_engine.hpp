@@ -107,8 +107,6 @@ class storage_engine {
   std::vector<held_output> take_held() noexcept { return std::exchange(held_, {}); }
   /// A segment of this pass's transaction wrote (its commit changes the file).
   [[nodiscard]] bool wrote_in_pass() const noexcept { return txn_written_; }
-  /// The database's WAL file, which a `full` commit's group sync flushes.
-  [[nodiscard]] const std::string& wal_file() const noexcept { return wal_file_; }
   /// The epoch whose group sync the last `full` commit awaits (0: none).
   [[nodiscard]] std::uint64_t sync_epoch() const noexcept { return sync_epoch_; }
   void await_sync(std::uint64_t epoch) noexcept { sync_epoch_ = epoch; }
@@ -160,7 +158,6 @@ class storage_engine {
   durability mode_;
   sqlite3* db_ = nullptr;
   std::filesystem::path path_;
-  std::string wal_file_;
   bool broken_ = false;
   bool txn_open_ = false;     // in the shard's dirty list: the next flush commits and releases output
   bool sql_txn_ = false;      // BEGIN ran and no COMMIT or ROLLBACK yet (of ours)
