@@ -24,9 +24,9 @@ namespace {
 // touches the header. Host byte order: the log never leaves the machine.
 constexpr std::uint64_t header_bytes = 4096;
 constexpr char magic[8] = {'c', 'a', 'i', 'r', 'n', 'l', 'g', '1'};
-// How far ahead of the cursor a segment's file is filled with zeros: an
+// The keeper writes zeros ahead of the cursor this much at a time: an
 // fdatasync of writes into blocks already written needs no journal commit.
-constexpr std::uint64_t fill_step = std::uint64_t{8} << 20;
+constexpr std::uint64_t fill_chunk = std::uint64_t{1} << 20;
 
 enum op : std::uint8_t { op_write = 1, op_truncate = 2, op_create = 3 };
 
@@ -151,7 +151,7 @@ commit_log::commit_log(std::filesystem::path data_dir, std::size_t segment_bytes
       throw;
     }
   }
-  retirer_ = std::thread([this] { retire_loop(); });
+  keeper_ = std::thread([this] { keeper_loop(); });
   std::lock_guard lock(registry_mutex);
   registry.push_back(this);
 }
@@ -165,9 +165,9 @@ commit_log::~commit_log() {
     std::lock_guard lock(mutex_);
     stop_ = true;
   }
-  to_retire_.notify_all();
-  retired_.notify_all();
-  retirer_.join();
+  keeper_work_.notify_all();
+  keeper_done_.notify_all();
+  keeper_.join();
   // A clean stop leaves nothing to replay.
   if ((segments_[0].generation != 0 || segments_[1].generation != 0) && dir_fd_ >= 0 && ::syncfs(dir_fd_) == 0)
     for (auto& s : segments_)
@@ -356,30 +356,28 @@ void commit_log::abandon(int error) noexcept {
 
 bool commit_log::healthy() const noexcept { return !unhealthy_.load(std::memory_order_acquire); }
 
-bool commit_log::write_at(segment& s, std::uint64_t at, const char* p, std::size_t n) {
+std::uint64_t commit_log::fill_target() const noexcept {
+  // Twice what is written, so that a log hardly used fills little.
+  const std::uint64_t want = std::max(cursor_ * 2, cursor_ + fill_chunk);
+  return std::min<std::uint64_t>(segment_bytes_, (want + fill_chunk - 1) / fill_chunk * fill_chunk);
+}
+
+bool commit_log::write_at(std::unique_lock<std::mutex>& lock, segment& s, std::uint64_t at, const char* p,
+                          std::size_t n) {
   const std::uint64_t end = at + n;
+  // Never where the keeper is writing zeros.
+  keeper_done_.wait(lock, [&] { return end <= s.allocated || !s.filling; });
   if (!write_all(s.fd, p, n, at)) {
     fail(errno);
     return false;
   }
   s.dirty = true;
-  if (end > s.allocated) {
-    // Zeros ahead, so the next records land in blocks the file has.
-    const std::uint64_t to = std::min<std::uint64_t>(segment_bytes_, end + fill_step);
-    for (std::uint64_t at2 = end; at2 < to;) {
-      const auto k = static_cast<std::size_t>(std::min<std::uint64_t>(header_bytes, to - at2));
-      if (!write_all(s.fd, zeros(), k, at2)) {
-        fail(errno);
-        return false;
-      }
-      at2 += k;
-    }
-    s.allocated = std::max(to, end);
-  }
+  s.allocated = std::max(s.allocated, end);
+  if (s.allocated < fill_target()) keeper_work_.notify_one();
   return true;
 }
 
-bool commit_log::start_segment(int i) {
+bool commit_log::start_segment(std::unique_lock<std::mutex>& lock, int i) {
   segment& s = segments_[i];
   if (s.read_only) {
     ::close(s.fd);
@@ -390,25 +388,25 @@ bool commit_log::start_segment(int i) {
   s.generation = ++last_generation_;
   const segment_header h = make_header(s.generation, true);
   cursor_ = header_bytes;
-  return write_at(s, 0, reinterpret_cast<const char*>(&h), sizeof h);
+  return write_at(lock, s, 0, reinterpret_cast<const char*>(&h), sizeof h);
 }
 
 bool commit_log::switch_segment(std::unique_lock<std::mutex>& lock) {
   const int next = 1 - active_;
-  retired_.wait(lock, [&] { return !segments_[next].retiring; });
+  keeper_done_.wait(lock, [&] { return !segments_[next].retiring; });
   if (!healthy()) return false;
   if (segments_[active_].generation != 0) {
     segments_[active_].retiring = true;
-    to_retire_.notify_one();
+    keeper_work_.notify_one();
   }
   active_ = next;
-  return start_segment(next);
+  return start_segment(lock, next);
 }
 
 void commit_log::append(std::string& records) {
   std::unique_lock lock(mutex_);
   if (!healthy()) return;
-  if (segments_[active_].generation == 0 && !start_segment(active_)) return;
+  if (segments_[active_].generation == 0 && !start_segment(lock, active_)) return;
   const std::uint64_t capacity = segment_bytes_ - header_bytes;
   std::size_t pos = 0;
   while (pos < records.size()) {
@@ -434,7 +432,7 @@ void commit_log::append(std::string& records) {
       if (!switch_segment(lock)) return;
       continue;
     }
-    if (!write_at(segments_[active_], cursor_, records.data() + pos, end - pos)) return;
+    if (!write_at(lock, segments_[active_], cursor_, records.data() + pos, end - pos)) return;
     cursor_ += end - pos;
     pos = end;
   }
@@ -477,24 +475,51 @@ void commit_log::discard() noexcept {
     if (s.generation != 0 && !s.retiring) clear_header(s);
 }
 
-void commit_log::retire_loop() {
+// The keeper: retires full segments, and writes zeros ahead of the cursor
+// of the active one (made durable), so that the records' syncs find their
+// blocks in the file and need no journal commit for them.
+void commit_log::keeper_loop() {
   std::unique_lock lock(mutex_);
   for (;;) {
-    to_retire_.wait(lock, [&] { return stop_ || segments_[0].retiring || segments_[1].retiring; });
-    segment* s = segments_[0].retiring ? &segments_[0] : segments_[1].retiring ? &segments_[1] : nullptr;
-    if (!s) return;  // stopping, nothing to retire
-    lock.unlock();
-    // Every write its records describe was made before the switch that
-    // retired it, so a syncfs begun now covers them all.
-    int error = ::syncfs(dir_fd_) == 0 ? 0 : errno;
-    const segment_header h = make_header(s->generation, false);
-    if (error == 0 && (!write_all(s->fd, reinterpret_cast<const char*>(&h), sizeof h, 0) || ::fdatasync(s->fd) != 0))
-      error = errno;
-    lock.lock();
-    if (error != 0) fail(error);  // left live: discard() clears it after a good syncfs
-    else s->generation = 0;
-    s->retiring = false;
-    retired_.notify_all();
+    segment* retiring = segments_[0].retiring ? &segments_[0] : segments_[1].retiring ? &segments_[1] : nullptr;
+    segment& active = segments_[active_];
+    const bool fill = !stop_ && healthy() && !retiring && active.generation != 0 && active.allocated < fill_target();
+    if (!retiring && !fill) {
+      if (stop_) return;
+      keeper_work_.wait(lock);
+      continue;
+    }
+    int error = 0;
+    if (retiring) {
+      lock.unlock();
+      // Every write its records describe was made before the switch that
+      // retired it, so a syncfs begun now covers them all.
+      error = ::syncfs(dir_fd_) == 0 ? 0 : errno;
+      const segment_header h = make_header(retiring->generation, false);
+      if (error == 0 &&
+          (!write_all(retiring->fd, reinterpret_cast<const char*>(&h), sizeof h, 0) || ::fdatasync(retiring->fd) != 0))
+        error = errno;
+      lock.lock();
+      if (error == 0) retiring->generation = 0;  // else left live: discard() clears it after a good syncfs
+      retiring->retiring = false;
+    } else {
+      const std::uint64_t from = active.allocated;
+      const std::uint64_t to = std::min<std::uint64_t>(segment_bytes_, from + fill_chunk);
+      active.filling = true;
+      const int fd = active.fd;
+      lock.unlock();
+      for (std::uint64_t at = from; at < to && error == 0;) {
+        const auto k = static_cast<std::size_t>(std::min<std::uint64_t>(header_bytes, to - at));
+        if (!write_all(fd, zeros(), k, at)) error = errno;
+        at += k;
+      }
+      if (error == 0 && ::fdatasync(fd) != 0) error = errno;
+      lock.lock();
+      active.filling = false;
+      if (error == 0) active.allocated = std::max(active.allocated, to);
+    }
+    if (error != 0) fail(error);
+    keeper_done_.notify_all();
   }
 }
 

@@ -94,20 +94,22 @@ class commit_log {
     int fd = -1;
     std::uint64_t generation = 0;  // 0: not live
     std::uint64_t allocated = 0;   // bytes written (zeros at least) from the start
+    bool filling = false;          // the keeper writes zeros from `allocated` on
     bool dirty = false;            // written since the last sync
     bool retiring = false;         // full, waiting for its syncfs
     bool read_only = false;        // opened for reading only (replay found it retired)
   };
   void replay();
   void open_segment(int i);
-  // Under mutex_.
-  bool write_at(segment& s, std::uint64_t at, const char* p, std::size_t n);
-  bool switch_segment(std::unique_lock<std::mutex>& lock);
   bool create_segment(segment& s, int i);
-  bool start_segment(int i);
+  // Under mutex_ (held by `lock`).
+  [[nodiscard]] std::uint64_t fill_target() const noexcept;
+  bool write_at(std::unique_lock<std::mutex>& lock, segment& s, std::uint64_t at, const char* p, std::size_t n);
+  bool start_segment(std::unique_lock<std::mutex>& lock, int i);
+  bool switch_segment(std::unique_lock<std::mutex>& lock);
   void fail(int error) noexcept;
-  void retire_loop();
   int clear_header(segment& s) noexcept;
+  void keeper_loop();
 
   std::filesystem::path dir_;
   std::string root_;            // absolute, with a trailing '/'
@@ -117,8 +119,8 @@ class commit_log {
   replay_stats replayed_;
 
   mutable std::mutex mutex_;
-  std::condition_variable retired_;  // a segment finished retiring
-  std::condition_variable to_retire_;
+  std::condition_variable keeper_work_;  // a segment to retire, or zeros to write
+  std::condition_variable keeper_done_;  // a segment retired, or zeros written
   segment segments_[2];
   int active_ = 0;
   std::uint64_t cursor_ = 0;           // where the next record goes in the active segment
@@ -126,7 +128,7 @@ class commit_log {
   int error_ = 0;                      // the first failure, reported by the next sync
   std::atomic<bool> unhealthy_{false};
   bool stop_ = false;
-  std::thread retirer_;
+  std::thread keeper_;
 };
 
 }  // namespace cairn::detail
