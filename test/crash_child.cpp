@@ -1,9 +1,10 @@
 // The child process of the crash test (crash_test.cpp).
 //
-//   crash_child DATA_DIR write FIRST_SEQ full|normal
+//   crash_child DATA_DIR write FIRST_SEQ full|normal [LOG_SEGMENT_BYTES]
 //     Writes under load until it is killed: 16 concurrent loops call 8 writer
 //     actors on 2 shards; after each call returns (so its writes were
-//     committed) it prints "ack SEQ" on stdout.
+//     committed) it prints "ack SEQ" on stdout. LOG_SEGMENT_BYTES sets the
+//     commit log's segment size (runtime_options::commit_log_segment_bytes).
 //   crash_child DATA_DIR verify
 //     Prints one JSON line: for each writer, the sequence numbers found in
 //     each of its places: {"w0": {"a": [...], "log": [...], "b": [...]}, ...}.
@@ -70,7 +71,7 @@ void print_line(const std::string& line) {
 }
 
 int usage() {
-  std::fprintf(stderr, "usage: crash_child DATA_DIR write FIRST_SEQ full|normal\n       crash_child DATA_DIR verify\n");
+  std::fprintf(stderr, "usage: crash_child DATA_DIR write FIRST_SEQ full|normal [LOG_SEGMENT_BYTES]\n       crash_child DATA_DIR verify\n");
   return 2;
 }
 
@@ -82,10 +83,11 @@ int main(int argc, char** argv) {
   cairn::runtime_options opts;
   opts.shards = 2;
   opts.data_dir = argv[1];
-  if (mode == "write" && argc == 5) {
+  if (mode == "write" && (argc == 5 || argc == 6)) {
     const std::string d = argv[4];
     if (d != "full" && d != "normal") return usage();
     opts.durability = d == "full" ? cairn::durability::full : cairn::durability::normal;
+    if (argc == 6) opts.commit_log_segment_bytes = std::strtoull(argv[5], nullptr, 10);
   } else if (mode != "verify" || argc != 3) {
     return usage();
   }

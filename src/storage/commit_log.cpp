@@ -404,6 +404,10 @@ bool commit_log::switch_segment(std::unique_lock<std::mutex>& lock) {
 }
 
 void commit_log::append(std::string& records) {
+  // One append at a time, also while it waits for the keeper (which releases
+  // mutex_): records must lie in the file in the order of their cursors, or
+  // a sync could cover records after a hole that replay stops at.
+  std::lock_guard one_at_a_time(append_mutex_);
   std::unique_lock lock(mutex_);
   if (!healthy()) return;
   if (segments_[active_].generation == 0 && !start_segment(lock, active_)) return;

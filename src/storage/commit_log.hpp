@@ -118,6 +118,7 @@ class commit_log {
   int dir_fd_ = -1;
   replay_stats replayed_;
 
+  std::mutex append_mutex_;  // taken before mutex_, by append() only
   mutable std::mutex mutex_;
   std::condition_variable keeper_work_;  // a segment to retire, or zeros to write
   std::condition_variable keeper_done_;  // a segment retired, or zeros written
