@@ -330,7 +330,11 @@ void commit_log::replay() {
     }
   }
   replayed_.files = files.size();
-  if (segs.empty()) return;
+  // Also without a log to replay: what the files hold from before (a run in
+  // `normal` durability that was killed) must be durable before the log's
+  // records build on it, or a WAL could hold a hole before logged frames.
+  std::error_code ec;
+  if (segs.empty() && std::filesystem::directory_iterator(dir_, ec) == std::filesystem::directory_iterator()) return;
   if (::syncfs(dir_fd_) != 0) replay_failed("cannot sync " + dir_.string(), errno);
   for (const live& seg : segs)
     if (const int e = clear_header(segments_[seg.index])) replay_failed("cannot clear " + segment_name(seg.index), e);
