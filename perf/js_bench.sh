@@ -76,7 +76,10 @@ run_all() {
 }
 
 # cairn serve, from the source folder (perf/js/cairn.json's paths are relative to it).
+# Each server starts with no dirty pages left by what ran before (`sync`),
+# so that neither pays for the other's writeback.
 cd "$root"
+sync
 start_server "${build}/examples/cairn" serve --port 0 --data-dir "${scratch}/cairn" --config perf/js/cairn.json
 run_all cairn "http://127.0.0.1:${port}" /counter "$port" /broadcast/room
 hot_count="$(curl -s "http://127.0.0.1:${port}/counter/?name=hot")"
@@ -88,6 +91,7 @@ run_workerd() {
     --socket-addr "counter=127.0.0.1:$1" --socket-addr "broadcast=127.0.0.1:$(($1 + 1))" \
     --directory-path "do-storage=${scratch}/workerd"
 }
+sync
 start_on_free_port run_workerd "/?name=probe"
 run_all workerd "http://127.0.0.1:${port}" "" "$((port + 1))" /room
 whot_count="$(curl -s "http://127.0.0.1:${port}/?name=hot")"
