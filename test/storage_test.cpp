@@ -499,6 +499,40 @@ std::string read_all(const std::filesystem::path& p) {
 
 // A new actor's file is written from an image SQLite made, already in WAL
 // mode; an empty file (what a crash can leave of one) becomes a new database.
+// Databases made before the layout lost its second level of folders
+// (ns/ab/cd/<hex>.sqlite) are found where they are; new ones go to
+// ns/ab/<hex>.sqlite.
+BOOST_AUTO_TEST_CASE(a_database_in_the_older_two_level_layout_is_found_where_it_is) {
+  namespace fs = std::filesystem;
+  cairn_test::temp_dir dir;
+  auto incr = [&](const char* name) {
+    cairn::runtime rt(opts(dir));
+    auto ns = rt.register_namespace<store>("store");
+    return rt.block_on([](auto r) -> cairn::task<std::int64_t> { co_return co_await r.call(&store::incr, std::string("n")); }(ns.get(name)));
+  };
+  auto databases = [&] {
+    std::vector<fs::path> out;
+    for (auto& e : fs::recursive_directory_iterator(dir.path() / "store"))
+      if (e.is_regular_file() && e.path().extension() == ".sqlite") out.push_back(e.path());
+    return out;
+  };
+  BOOST_TEST(incr("old") == 1);
+  const auto first = databases();
+  BOOST_REQUIRE_EQUAL(first.size(), 1u);
+  const fs::path old_file = first[0];
+  BOOST_TEST(incr("new") == 1);
+  BOOST_TEST(databases().size() == 2u);
+  for (auto& f : databases()) BOOST_TEST(f.parent_path().parent_path() == dir.path() / "store");  // one level down
+  const std::string h = old_file.stem().string();
+  const fs::path deeper = dir.path() / "store" / h.substr(0, 2) / h.substr(2, 2) / old_file.filename();
+  fs::create_directories(deeper.parent_path());
+  fs::rename(old_file, deeper);
+  fs::rename(old_file.string() + "-wal", deeper.string() + "-wal");
+  BOOST_TEST(incr("old") == 2);  // found in the older place, not made anew
+  BOOST_TEST(!fs::exists(old_file));
+  BOOST_TEST(fs::exists(deeper));
+}
+
 BOOST_AUTO_TEST_CASE(new_databases_start_in_wal_mode_and_an_empty_file_is_a_new_one) {
   cairn_test::temp_dir dir;
   const auto empty_rel = database_file_of("empty");

@@ -179,13 +179,16 @@ commit_log::~commit_log() {
 
 commit_log* commit_log::owner_of(std::string_view path, std::string_view& relative) noexcept {
   std::lock_guard lock(registry_mutex);
+  commit_log* owner = nullptr;
+  std::size_t longest = 0;  // a data directory inside another's belongs to its own log
   for (commit_log* l : registry)
     for (const std::string* r : {&l->root_, &l->canonical_root_})
-      if (path.size() > r->size() && path.substr(0, r->size()) == *r) {
-        relative = path.substr(r->size());
-        return l;
+      if (r->size() > longest && path.size() > r->size() && path.substr(0, r->size()) == *r) {
+        owner = l;
+        longest = r->size();
       }
-  return nullptr;
+  if (owner) relative = path.substr(longest);
+  return owner;
 }
 
 // A segment file that is there (for replay), with what it holds.

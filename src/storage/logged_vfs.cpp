@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "storage/commit_log.hpp"
+#include "storage/vfs_shim.hpp"
 
 namespace cairn::detail {
 
@@ -17,21 +18,23 @@ namespace {
 // Bigger batches than this go to the log before their epoch does.
 constexpr std::size_t max_batch = std::size_t{4} << 20;
 
+namespace shim = vfs_shim;
+
 enum class kind : unsigned char { other, database, wal };
 
 struct logged_file {
-  sqlite3_file base;   // first: SQLite sees this
-  sqlite3_file* real;  // the inner VFS's file, stored after this struct (wrapper_bytes)
-  commit_log* log;     // the log of the data directory (database and WAL files)
+  shim::wrapped w;  // first: SQLite sees its base
+  commit_log* log;  // the log of the data directory (database and WAL files)
   kind what;
   std::string path;  // relative to the log's data directory
 };
 
-// Rounded up so that the inner VFS's file, stored right after, stays aligned.
-constexpr std::size_t wrapper_bytes = (sizeof(logged_file) + 15) / 16 * 16;
-
 logged_file* self(sqlite3_file* f) { return reinterpret_cast<logged_file*>(f); }
-sqlite3_file* real(sqlite3_file* f) { return self(f)->real; }
+
+const sqlite3_io_methods& forward() {
+  static const sqlite3_io_methods m = shim::forwarding_methods();
+  return m;
+}
 
 // Adds a record (built by `build`) to this thread's batch for the file's log,
 // or appends it to the log at once from a thread that batches for no log.
@@ -53,11 +56,10 @@ void note(logged_file* lf, Build build) {
 }
 
 int x_close(sqlite3_file* f) {
-  int rc = real(f)->pMethods ? real(f)->pMethods->xClose(real(f)) : SQLITE_OK;
+  int rc = forward().xClose(f);
   self(f)->~logged_file();
   return rc;
 }
-int x_read(sqlite3_file* f, void* p, int n, sqlite3_int64 o) { return real(f)->pMethods->xRead(real(f), p, n, o); }
 int x_write(sqlite3_file* f, const void* p, int n, sqlite3_int64 o) {
   logged_file* lf = self(f);
   if (lf->what == kind::database && lf->log->healthy()) {
@@ -69,7 +71,7 @@ int x_write(sqlite3_file* f, const void* p, int n, sqlite3_int64 o) {
       t.unsynced = false;
     }
   }
-  int rc = real(f)->pMethods->xWrite(real(f), p, n, o);
+  int rc = forward().xWrite(f, p, n, o);
   if (rc == SQLITE_OK && lf->what == kind::wal && lf->log->healthy())
     note(lf, [&](std::string& out) {
       commit_log::add_write(out, lf->path, static_cast<std::uint64_t>(o), p, static_cast<std::size_t>(n));
@@ -78,7 +80,7 @@ int x_write(sqlite3_file* f, const void* p, int n, sqlite3_int64 o) {
 }
 int x_truncate(sqlite3_file* f, sqlite3_int64 size) {
   logged_file* lf = self(f);
-  int rc = real(f)->pMethods->xTruncate(real(f), size);
+  int rc = forward().xTruncate(f, size);
   if (rc == SQLITE_OK && lf->what == kind::wal && lf->log->healthy())
     note(lf, [&](std::string& out) { commit_log::add_truncate(out, lf->path, static_cast<std::uint64_t>(size)); });
   return rc;
@@ -86,28 +88,20 @@ int x_truncate(sqlite3_file* f, sqlite3_int64 size) {
 int x_sync(sqlite3_file* f, int flags) {
   logged_file* lf = self(f);
   if (lf->what == kind::wal && lf->log->healthy()) return SQLITE_OK;  // the log's sync covers it
-  return real(f)->pMethods->xSync(real(f), flags);
+  return forward().xSync(f, flags);
 }
-int x_size(sqlite3_file* f, sqlite3_int64* n) { return real(f)->pMethods->xFileSize(real(f), n); }
-int x_lock(sqlite3_file* f, int l) { return real(f)->pMethods->xLock(real(f), l); }
-int x_unlock(sqlite3_file* f, int l) { return real(f)->pMethods->xUnlock(real(f), l); }
-int x_check(sqlite3_file* f, int* r) { return real(f)->pMethods->xCheckReservedLock(real(f), r); }
-int x_control(sqlite3_file* f, int op, void* a) { return real(f)->pMethods->xFileControl(real(f), op, a); }
-int x_sector(sqlite3_file* f) { return real(f)->pMethods->xSectorSize(real(f)); }
-int x_chars(sqlite3_file* f) { return real(f)->pMethods->xDeviceCharacteristics(real(f)); }
-int x_shm_map(sqlite3_file* f, int i, int sz, int ext, void volatile** p) {
-  return real(f)->pMethods->xShmMap(real(f), i, sz, ext, p);
-}
-int x_shm_lock(sqlite3_file* f, int o, int n, int fl) { return real(f)->pMethods->xShmLock(real(f), o, n, fl); }
-void x_shm_barrier(sqlite3_file* f) { real(f)->pMethods->xShmBarrier(real(f)); }
-int x_shm_unmap(sqlite3_file* f, int d) { return real(f)->pMethods->xShmUnmap(real(f), d); }
-int x_fetch(sqlite3_file* f, sqlite3_int64 o, int n, void** p) { return real(f)->pMethods->xFetch(real(f), o, n, p); }
-int x_unfetch(sqlite3_file* f, sqlite3_int64 o, void* p) { return real(f)->pMethods->xUnfetch(real(f), o, p); }
 
-const sqlite3_io_methods methods{3,        &x_close,   &x_read,    &x_write,    &x_truncate,    &x_sync,
-                                 &x_size,  &x_lock,    &x_unlock,  &x_check,    &x_control,     &x_sector,
-                                 &x_chars, &x_shm_map, &x_shm_lock, &x_shm_barrier, &x_shm_unmap, &x_fetch,
-                                 &x_unfetch};
+const sqlite3_io_methods& methods() {
+  static const sqlite3_io_methods m = [] {
+    sqlite3_io_methods x = forward();
+    x.xClose = &x_close;
+    x.xWrite = &x_write;
+    x.xTruncate = &x_truncate;
+    x.xSync = &x_sync;
+    return x;
+  }();
+  return m;
+}
 
 int x_open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* f, int flags, int* out_flags) {
   auto* inner = static_cast<sqlite3_vfs*>(vfs->pAppData);
@@ -121,11 +115,10 @@ int x_open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* f, int flags, 
       return SQLITE_CANTOPEN;
     }
   }
-  auto* lf = new (f) logged_file{{nullptr}, nullptr, log, what, std::string(rel)};
-  lf->real = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(f) + wrapper_bytes);
-  int rc = inner->xOpen(inner, name, lf->real, flags, out_flags);
-  if (lf->real->pMethods) {
-    lf->base.pMethods = &methods;
+  auto* lf = new (f) logged_file{{{nullptr}, shim::inner_file(f, sizeof(logged_file))}, log, what, std::string(rel)};
+  int rc = inner->xOpen(inner, name, lf->w.real, flags, out_flags);
+  if (lf->w.real->pMethods) {
+    lf->w.base.pMethods = &methods();
   } else {
     lf->~logged_file();  // SQLite calls no xClose for a file without methods
     f->pMethods = nullptr;
@@ -155,12 +148,7 @@ const char* logged_vfs(const std::string& inner) {
     if (!base) return nullptr;
     r = std::make_unique<registered>();
     r->name = inner.empty() ? "cairn-logged" : "cairn-logged:" + inner;
-    r->vfs = *base;
-    r->vfs.zName = r->name.c_str();
-    r->vfs.pNext = nullptr;
-    r->vfs.pAppData = base;
-    r->vfs.szOsFile = static_cast<int>(wrapper_bytes) + base->szOsFile;
-    r->vfs.xOpen = &x_open;
+    r->vfs = vfs_shim::wrapping_vfs(base, r->name.c_str(), sizeof(logged_file), &x_open);
     sqlite3_vfs_register(&r->vfs, 0);
   }
   return r->name.c_str();

@@ -105,8 +105,18 @@ std::string value_hex(const actor_id::value_type& v) {
 
 std::filesystem::path database_path(const std::filesystem::path& data_dir, const actor_id& id) {
   std::string h = value_hex(id.value());
-  // Two levels of 256 folders keep each folder small with millions of actors.
-  return data_dir / path_component(id.namespace_name()) / h.substr(0, 2) / h.substr(2, 2) / (h + ".sqlite");
+  const std::filesystem::path ns = data_dir / path_component(id.namespace_name());
+  // One level of 256 folders: ext4's hashed folders stay fast with millions
+  // of files, and a new actor makes a folder only until all 256 exist.
+  std::filesystem::path p = ns / h.substr(0, 2) / (h + ".sqlite");
+  // Files made before 2026-12-04 are one level deeper (ns/ab/cd/), where a
+  // new actor cost an mkdir (an inode allocation) up to 65,536 of them.
+  std::error_code ec;
+  if (!std::filesystem::exists(p, ec)) {
+    std::filesystem::path old = ns / h.substr(0, 2) / h.substr(2, 2) / (h + ".sqlite");
+    if (std::filesystem::exists(old, ec)) return old;
+  }
+  return p;
 }
 
 statement::statement(sqlite3* db, std::string_view sql) {

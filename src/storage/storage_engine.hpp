@@ -175,7 +175,8 @@ class storage_engine {
   bool segment_alarm_changed_ = false;
 };
 
-/// Where an actor's database file lives under the data directory.
+/// Where an actor's database file lives under the data directory (where an
+/// older layout put it, if it is there).
 [[nodiscard]] std::filesystem::path database_path(const std::filesystem::path& data_dir, const actor_id& id);
 /// The id's 128-bit value as 32 hex chars (the file name and the alarm index key).
 [[nodiscard]] std::string value_hex(const actor_id::value_type& v);
