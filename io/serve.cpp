@@ -95,6 +95,11 @@ void set(config& c, const std::string& key, const boost::json::value* jv, std::s
   else if (key == "secret") c.runtime.secret = str();
   else if (key == "max_send_queue_bytes") c.http.max_send_queue_bytes = num(1ull << 40);
   else if (key == "idle_spin_us") c.runtime.idle_spin = std::chrono::microseconds(num(1'000'000));
+  else if (key == "commit_log_segment_mib") {
+    const std::uint64_t mib = num(1u << 20);
+    if (mib == 0) bad(where + ": at least 1");
+    c.runtime.commit_log_segment_bytes = static_cast<std::size_t>(mib) << 20;
+  }
   else if (key == "workers") {
     if (!jv) bad(where + ": set it in the config file");
     if (!jv->is_array()) bad(where + ": expected an array of worker objects");
@@ -169,7 +174,7 @@ std::string usage(std::string_view program) {
          "       [--max-header-bytes N] [--max-body-bytes N] [--read-timeout-ms N] [--idle-timeout-ms N]\n"
          "       [--write-timeout-ms N] [--actor-idle-timeout-ms N] [--max-resident-actors N] [--secret S]\n"
          "       [--max-websocket-message-bytes N] [--websocket-idle-timeout-ms N] [--idle-spin-us N]\n"
-         "       [--max-send-queue-bytes N]\n"
+         "       [--max-send-queue-bytes N] [--commit-log-segment-mib N]\n"
          "The config file is a JSON object with the same names (data_dir, max_connections, ...; expose is an array;\n"
          "workers, only in the file, lists JavaScript Workers and Durable Object classes: docs/js_actors.md).\n"
          "Flags after --config override it.\n";
