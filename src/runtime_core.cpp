@@ -13,6 +13,7 @@
 #include "alarm_index.hpp"
 #include "group_sync.hpp"
 #include "hex.hpp"
+#include "storage/data_dir_lock.hpp"
 
 namespace cairn::detail {
 
@@ -23,8 +24,8 @@ namespace {
 constexpr std::string_view development_secret = "cairn development secret: set runtime_options::secret";
 
 // Raises the soft limit on file descriptors to the hard one (the default soft
-// limit, often 1024, is a relic of select()), then gives databases a quarter
-// of it: each holds two descriptors, so half stay for everything else.
+// limit, often 1024, is a relic of select()), then gives databases a sixth
+// of it: each holds three descriptors, so half stay for everything else.
 std::size_t derive_database_budget(std::uint32_t shards) noexcept {
   rlimit lim{};
   if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return 64;
@@ -34,7 +35,7 @@ std::size_t derive_database_budget(std::uint32_t shards) noexcept {
     if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) lim = raised;
   }
   const rlim_t usable = lim.rlim_cur == RLIM_INFINITY ? rlim_t{1} << 20 : lim.rlim_cur;
-  return std::max<std::size_t>(16, static_cast<std::size_t>(usable / 4 / std::max<std::uint32_t>(1, shards)));
+  return std::max<std::size_t>(16, static_cast<std::size_t>(usable / 6 / std::max<std::uint32_t>(1, shards)));
 }
 
 }  // namespace
@@ -133,10 +134,13 @@ void runtime_core::start() {
   std::lock_guard lock(mutex_);
   if (started_) return;
   if (joined_) throw runtime_stopped();
-  // First: the commit log's replay brings the files up to date.
-  if (!options_.data_dir.empty())
+  // First the directory is ours, then the commit log's replay brings its
+  // files up to date.
+  if (!options_.data_dir.empty()) {
+    data_lock_ = std::make_unique<data_dir_lock>(options_.data_dir);
     group_sync_ = std::make_unique<detail::group_sync>(options_.data_dir, shard_count(), options_.commit_log_segment_bytes,
                                                        [this](std::uint32_t s) { shards_[s]->notify(); });
+  }
   load_alarms();
   database_budget_ = options_.max_open_databases != 0 ? options_.max_open_databases : derive_database_budget(shard_count());
   started_ = true;
@@ -193,6 +197,7 @@ void runtime_core::wait_and_join() {
   for (auto& s : shards_) s->request_exit();
   for (auto& s : shards_) s->join();
   group_sync_.reset();  // the shards waited for the syncs of what they committed
+  data_lock_.reset();   // nothing of this runtime writes any more: another may start
   std::lock_guard lock(mutex_);
   joined_ = true;
 }

@@ -87,6 +87,8 @@ class child_process {
     if (pid_ > 0) ::kill(pid_, sig);
   }
 
+  [[nodiscard]] pid_t pid() const noexcept { return pid_; }
+
   /// Kills with SIGKILL and reaps.
   void kill() {
     if (pid_ <= 0) return;

@@ -8,6 +8,7 @@
 //   crash_child DATA_DIR verify
 //     Prints one JSON line: for each writer, the sequence numbers found in
 //     each of its places: {"w0": {"a": [...], "log": [...], "b": [...]}, ...}.
+// An error that stops either prints "error: WHAT" and exits with status 4.
 //
 // Each write of an even SEQ puts "a/SEQ", inserts SEQ into the SQL table
 // `log` and puts "b/SEQ" in ONE segment: after a crash, all three or none.
@@ -77,7 +78,7 @@ int usage() {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   if (argc < 3) return usage();
   const std::string mode = argv[2];
   cairn::runtime_options opts;
@@ -122,4 +123,14 @@ int main(int argc, char** argv) {
     co_await cairn::when_all(std::move(all));  // never returns: the parent kills us
   });
   return 0;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    // One line on stdout, for the test that reads it (a data directory in use).
+    print_line(std::string("error: ") + e.what());
+    return 4;
+  }
 }

@@ -99,6 +99,28 @@ std::size_t verify(const std::string& dir, int cycle, const std::set<std::int64_
 
 BOOST_AUTO_TEST_SUITE(crash)
 
+// A second process on a data directory in use (the writer's) is refused
+// before it touches anything, with the owner's pid; once the owner is gone
+// (killed: the kernel drops its lock) the directory opens again.
+BOOST_AUTO_TEST_CASE(a_data_directory_in_use_by_another_process_is_refused) {
+  cairn_test::temp_dir data;
+  const std::string dir = data.path().string();
+  cairn_test::child_process writer({CAIRN_CRASH_CHILD, dir, "write", "0", "full"});
+  auto line = writer.read_line(30s);
+  BOOST_REQUIRE(line && line->rfind("ack ", 0) == 0);
+  {
+    cairn_test::child_process second({CAIRN_CRASH_CHILD, dir, "verify"});
+    auto said = second.read_line(30s);
+    const int status = second.wait();
+    BOOST_TEST((WIFEXITED(status) && WEXITSTATUS(status) == 4));
+    BOOST_TEST(said.value_or("") == "error: cairn: the data directory " + dir + " is in use by another runtime (process " +
+                                        std::to_string(writer.pid()) + ")");
+  }
+  writer.kill();
+  std::set<std::int64_t> none;
+  BOOST_TEST(verify(dir, 0, none) > 0u);  // the writer's acknowledged writes are readable by the next owner
+}
+
 BOOST_AUTO_TEST_CASE(sigkill_under_write_load_loses_no_acknowledged_write_and_no_half_segment) {
   cairn_test::temp_dir data;
   const std::string dir = data.path().string();

@@ -5,8 +5,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include <atomic>
+#include <filesystem>
 #include <fstream>
+#include <memory>
 
 #include <boost/asio/post.hpp>
 #include <boost/json/parse.hpp>
@@ -196,6 +200,75 @@ BOOST_AUTO_TEST_CASE(the_recorded_id_name_is_checked_and_survives_delete_all_and
     co_return co_await r.call(&named::record, std::string("kim"));
   }(mem_ns.get("kim"))) == "ok");
   BOOST_TEST(ask(mem, mem_ns.get("kim")).value_or("none") == "kim");
+}
+
+// One runtime at a time owns a data directory (its commit log assumes no
+// other writer): a second one, in this process too, is refused at start with
+// the owner's pid; once the first has stopped the directory is free again.
+BOOST_AUTO_TEST_CASE(a_data_directory_has_one_runtime_at_a_time) {
+  cairn_test::temp_dir dir;
+  auto incr = [](cairn::actor_ref<store> r) -> cairn::task<std::int64_t> {
+    co_return co_await r.call(&store::incr, std::string("n"));
+  };
+  auto first = std::make_unique<cairn::runtime>(opts(dir));
+  auto ns = first->register_namespace<store>("store");
+  BOOST_TEST(first->block_on(incr(ns.get("x"))) == 1);
+  {
+    cairn::runtime second(opts(dir));
+    second.register_namespace<store>("store");
+    std::string what;
+    try {
+      second.start();
+    } catch (const storage_error& e) {
+      if (e.kind() == reason::unavailable) what = e.what();
+    }
+    BOOST_TEST(what == "cairn: the data directory " + dir.path().string() + " is in use by another runtime (process " +
+                           std::to_string(::getpid()) + ")");
+  }
+  first.reset();
+  cairn::runtime third(opts(dir));
+  auto again = third.register_namespace<store>("store");
+  BOOST_TEST(third.block_on(incr(again.get("x"))) == 2);
+}
+
+// Another program cannot open a live actor's database: SQLite's own locks see
+// cairn's (storage/exclusive_vfs.hpp). It would read a WAL whose index lives
+// in cairn's heap, and might checkpoint it away. Once the runtime has
+// stopped, the file is an ordinary SQLite database.
+BOOST_AUTO_TEST_CASE(a_live_database_is_locked_against_other_programs) {
+  cairn_test::temp_dir dir;
+  auto count_rows = [](const std::filesystem::path& file, int& rc) {
+    sqlite3* db = nullptr;
+    std::int64_t n = -1;
+    rc = sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+    sqlite3_stmt* s = nullptr;
+    if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(db, "SELECT count(*) FROM _cairn_kv", -1, &s, nullptr);
+    if (rc == SQLITE_OK) rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+      n = sqlite3_column_int64(s, 0);
+      rc = SQLITE_OK;
+    }
+    sqlite3_finalize(s);
+    sqlite3_close_v2(db);
+    return n;
+  };
+  std::filesystem::path file;
+  {
+    cairn::runtime rt(opts(dir));
+    auto ns = rt.register_namespace<store>("store");
+    BOOST_TEST(rt.block_on([](auto r) -> cairn::task<std::int64_t> {
+      co_return co_await r.call(&store::incr, std::string("n"));
+    }(ns.get("x"))) == 1);
+    for (auto& e : std::filesystem::recursive_directory_iterator(dir.path()))
+      if (e.path().extension() == ".sqlite" && e.path().filename().string().front() != '.') file = e.path();
+    BOOST_REQUIRE(!file.empty());
+    int rc = 0;
+    BOOST_TEST(count_rows(file, rc) == -1);
+    BOOST_TEST(rc == SQLITE_BUSY);
+  }
+  int rc = 0;
+  BOOST_TEST(count_rows(file, rc) == 1);
+  BOOST_TEST(rc == SQLITE_OK);
 }
 
 BOOST_AUTO_TEST_CASE(memory_mode_writes_no_files) {

@@ -42,11 +42,12 @@ struct runtime_options {
   /// Most resident actors per shard (0: no cap); beyond it the least recently
   /// used idle actors hibernate.
   std::size_t max_resident_actors = 0;
-  /// Most database files open per shard (each holds 2 file descriptors);
-  /// beyond it the databases of the least recently used idle actors close
-  /// (and reopen on their next use). 0: derived from the file descriptor
-  /// limit, which start() raises to its hard limit: a quarter of it over all
-  /// shards, so half the descriptors stay free for sockets and the rest.
+  /// Most database files open per shard (each holds 3 file descriptors: the
+  /// database, its WAL and its lock); beyond it the databases of the least
+  /// recently used idle actors close (and reopen on their next use). 0:
+  /// derived from the file descriptor limit, which start() raises to its hard
+  /// limit: a sixth of it over all shards, so half the descriptors stay free
+  /// for sockets and the rest.
   std::size_t max_open_databases = 0;
   /// Size of each of the two segment files of the commit log, which makes
   /// `full` commits durable (docs/architecture.md); a full segment is
@@ -54,8 +55,9 @@ struct runtime_options {
   std::size_t commit_log_segment_bytes = std::size_t{64} << 20;
   /// Wall time for alarms and idle timeouts (nullptr: the system clock).
   std::shared_ptr<cairn::clock> clock;
-  /// SQLite VFS to open databases with (empty: SQLite's default). Tests use
-  /// it to inject disk faults (cairn/testing/fault_vfs.hpp).
+  /// SQLite VFS to open databases with (empty: cairn's own, SQLite's
+  /// unix-none with a lock per database file). Tests use it to inject disk
+  /// faults (cairn/testing/fault_vfs.hpp).
   std::string sqlite_vfs;
 };
 

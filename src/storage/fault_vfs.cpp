@@ -1,5 +1,6 @@
-// The fault-injecting VFS of cairn/testing/fault_vfs.hpp: SQLite's default
-// VFS with every file wrapped, so that writes can be made to fail.
+// The fault-injecting VFS of cairn/testing/fault_vfs.hpp: the VFS actor
+// databases use (storage/exclusive_vfs.hpp) with every file wrapped, so that
+// writes can be made to fail.
 #include <cairn/testing/fault_vfs.hpp>
 
 #include <sqlite3.h>
@@ -7,6 +8,7 @@
 #include <atomic>
 #include <mutex>
 
+#include "storage/exclusive_vfs.hpp"
 #include "storage/vfs_shim.hpp"
 
 namespace cairn::testing {
@@ -48,7 +50,7 @@ const char* install_fault_vfs() {
     fault_methods.xWrite = &x_write;
     fault_methods.xTruncate = &x_truncate;
     fault_methods.xSync = &x_sync;
-    fault_vfs = shim::wrapping_vfs(sqlite3_vfs_find(nullptr), "cairn-fault", sizeof(shim::wrapped), &x_open);
+    fault_vfs = shim::wrapping_vfs(sqlite3_vfs_find(cairn::detail::exclusive_vfs()), "cairn-fault", sizeof(shim::wrapped), &x_open);
     sqlite3_vfs_register(&fault_vfs, 0);
   });
   return "cairn-fault";

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "storage/commit_log.hpp"
+#include "storage/exclusive_vfs.hpp"
 #include "storage/vfs_shim.hpp"
 
 namespace cairn::detail {
@@ -144,7 +145,7 @@ const char* logged_vfs(const std::string& inner) {
   std::lock_guard lock(m);
   auto& r = vfss[inner];
   if (!r) {
-    sqlite3_vfs* base = sqlite3_vfs_find(inner.empty() ? nullptr : inner.c_str());
+    sqlite3_vfs* base = sqlite3_vfs_find(inner.empty() ? exclusive_vfs() : inner.c_str());
     if (!base) return nullptr;
     r = std::make_unique<registered>();
     r->name = inner.empty() ? "cairn-logged" : "cairn-logged:" + inner;

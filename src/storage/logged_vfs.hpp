@@ -1,6 +1,6 @@
 #pragma once
-// The VFS of `full` databases: SQLite's default one (or a test's, see
-// cairn/testing/fault_vfs.hpp) with every write and truncation of a WAL file
+// The VFS of `full` databases: the exclusive VFS (exclusive_vfs.hpp), or a
+// test's (cairn/testing/fault_vfs.hpp), with every write and truncation of a WAL file
 // copied into records of the commit log that owns the data directory
 // (commit_log.hpp). A WAL file's own syncs do nothing while the log is
 // healthy: the log's sync makes its writes durable. Before SQLite writes a
@@ -19,8 +19,8 @@ namespace cairn::detail {
 
 class commit_log;
 
-/// The registered name of the logged VFS over `inner` (empty: SQLite's
-/// default VFS), registering it on first use.
+/// The registered name of the logged VFS over `inner` (empty: the exclusive
+/// VFS), registering it on first use.
 [[nodiscard]] const char* logged_vfs(const std::string& inner);
 
 /// Records made on this thread and not yet appended to `log`.

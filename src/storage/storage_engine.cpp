@@ -12,6 +12,7 @@
 
 #include "hex.hpp"
 #include "storage/database_file.hpp"
+#include "storage/exclusive_vfs.hpp"
 #include "storage/logged_vfs.hpp"
 
 namespace cairn::detail {
@@ -179,7 +180,8 @@ void storage_engine::open() {
     throw storage_error(reason::unavailable,
                         "cairn: this actor instance was reset after a failed commit; its storage is closed");
   const runtime_options& opts = home_.core().options();
-  const char* vfs = opts.sqlite_vfs.empty() ? nullptr : opts.sqlite_vfs.c_str();
+  const bool test_vfs = !opts.sqlite_vfs.empty();
+  const char* vfs = test_vfs ? opts.sqlite_vfs.c_str() : exclusive_vfs();
   int rc;
   if (mode_ == durability::memory) {
     db_ = home_.take_memory_db(owner_.id());
@@ -199,7 +201,7 @@ void storage_engine::open() {
       throw storage_error(reason::io, "cairn: cannot create " + path_.parent_path().string() + ": " + ec.message());
     // A new actor's file starts as an image already in WAL mode (see
     // database_file.hpp); a test's VFS sees every file from its start instead.
-    if (!vfs && create_database_file(path_) && mode_ == durability::full) {
+    if (!test_vfs && create_database_file(path_) && mode_ == durability::full) {
       const auto img = database_image();
       log_database_created(path_, img.data(), img.size());
     }
@@ -221,8 +223,10 @@ void storage_engine::open() {
     sqlite3_limit(db_, SQLITE_LIMIT_VARIABLE_NUMBER, static_cast<int>(storage_limits::max_parameters));
     sqlite3_limit(db_, SQLITE_LIMIT_ATTACHED, 0);
     if (mode_ != durability::memory) {
-      // One process owns the data directory: an exclusive lock also spares
-      // the shared-memory file of the WAL.
+      // One process owns the data directory (data_dir_lock.hpp) and one
+      // connection each database: exclusive locking mode keeps the WAL's
+      // index in the heap (the exclusive VFS has no shared memory, and so no
+      // -shm file).
       exec_internal("PRAGMA locking_mode=EXCLUSIVE");
       // Keep the WAL file when the database closes (emptied, since
       // journal_size_limit is set): a hibernating actor's next activation

@@ -19,6 +19,7 @@
 namespace cairn::detail {
 
 class alarm_index;
+class data_dir_lock;
 class group_sync;
 
 class runtime_core {
@@ -103,6 +104,7 @@ class runtime_core {
   std::vector<std::unique_ptr<shard>> shards_;
   std::shared_ptr<cairn::clock> clock_;
   std::uint64_t clock_subscription_ = 0;
+  std::unique_ptr<data_dir_lock> data_lock_;  // from start() until joined: before what it guards
   std::unique_ptr<alarm_index> alarm_index_;
   std::unique_ptr<detail::group_sync> group_sync_;  // after shards_: its thread calls into them
   std::size_t database_budget_ = 0;
