@@ -1,5 +1,6 @@
 #include "watchdog.hpp"
 
+#include <algorithm>
 #include <ctime>
 
 #include <v8.h>
@@ -26,13 +27,25 @@ std::chrono::nanoseconds watchdog::read_cpu(clockid_t c) {
 void watchdog::register_thread(unsigned t) {
   clockid_t c{};
   pthread_getcpuclockid(pthread_self(), &c);
+  const auto cpu = read_cpu(c);
+  const auto now = clock::now();
   std::lock_guard lock(m_);
   slots_[t].cpu_clock = c;
+  slots_[t].cpu_read = cpu;
+  slots_[t].cpu_read_at = now;
 }
 
 void watchdog::begin_slice(unsigned t, v8::Isolate* iso, std::uint64_t run, std::chrono::nanoseconds budget) {
-  const auto cpu = read_cpu(slots_[t].cpu_clock);  // the clock id never changes after registration
   const auto now = clock::now();
+  // Only this thread writes its slot's readings: read without the lock.
+  slot& own = slots_[t];
+  auto cpu_read = own.cpu_read;
+  auto cpu_read_at = own.cpu_read_at;
+  const bool fresh = now - cpu_read_at <= exact_after;
+  if (!fresh) {
+    cpu_read = read_cpu(own.cpu_clock);  // the clock id never changes after registration
+    cpu_read_at = now;
+  }
   bool wake = false;
   {
     std::lock_guard lock(m_);
@@ -40,7 +53,11 @@ void watchdog::begin_slice(unsigned t, v8::Isolate* iso, std::uint64_t run, std:
     s.active = true;
     s.iso = iso;
     s.run = run;
-    s.cpu_start = cpu;
+    s.cpu_read = cpu_read;
+    s.cpu_read_at = cpu_read_at;
+    s.wall_start = now;
+    // The CPU clock cannot have run faster than the wall clock since it was read.
+    s.cpu_start = cpu_read + std::chrono::duration_cast<std::chrono::nanoseconds>(now - cpu_read_at);
     s.budget = budget;
     s.stopped = stop_reason::none;
     // Wall time passes at least as fast as the thread's CPU time.
@@ -51,11 +68,21 @@ void watchdog::begin_slice(unsigned t, v8::Isolate* iso, std::uint64_t run, std:
 }
 
 stop_reason watchdog::end_slice(unsigned t, std::chrono::nanoseconds& used) {
-  const auto cpu = read_cpu(slots_[t].cpu_clock);
+  const auto now = clock::now();
+  slot& own = slots_[t];
+  const auto wall = std::chrono::duration_cast<std::chrono::nanoseconds>(now - own.wall_start);
+  std::chrono::nanoseconds cpu{-1};
+  if (wall >= exact_after) cpu = read_cpu(own.cpu_clock);
   std::lock_guard lock(m_);
   slot& s = slots_[t];
   s.active = false;
-  used = cpu - s.cpu_start;
+  if (cpu.count() < 0) {
+    used = wall;
+  } else {
+    used = std::min(wall, cpu - s.cpu_read);
+    s.cpu_read = cpu;
+    s.cpu_read_at = now;
+  }
   return std::exchange(s.stopped, stop_reason::none);
 }
 
