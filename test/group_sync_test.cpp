@@ -5,8 +5,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <cairn/cairn.hpp>
@@ -14,6 +16,7 @@
 #include <cairn/testing/fault_vfs.hpp>
 #include <cairn/testing/sync_faults.hpp>
 
+#include "storage/commit_log.hpp"
 #include "support.hpp"
 
 namespace {
@@ -294,6 +297,45 @@ BOOST_AUTO_TEST_CASE(a_new_instance_waits_for_the_sync_of_what_it_reads) {
   hold.release();
   BOOST_REQUIRE(eventually(rt, p, [] { return logged().size() == 2; }));
   BOOST_TEST((logged() == std::vector<std::string>{"incr:1", "read:1"}));
+}
+
+// Two threads sync the commit log at once (the group sync and a checkpoint's
+// sync before it writes a database file, say): the second finds nothing left
+// to claim, yet must not return before the first one's fdatasync, which its
+// records need, has. (Before the fix it returned at once, and the outputs it
+// released were not durable yet.)
+BOOST_AUTO_TEST_CASE(a_log_sync_returns_only_after_the_fdatasync_that_covers_its_records) {
+  using cairn::detail::commit_log;
+  cairn_test::temp_dir dir;
+  commit_log log(dir.path(), commit_log::min_segment_bytes);
+  std::string records;
+  commit_log::add_write(records, "a.sqlite-wal", 0, "abc", 3);
+  log.append(records);
+
+  std::promise<void> claimed, release;
+  auto released = release.get_future().share();
+  std::atomic<int> calls{0};
+  commit_log::after_claim_for_tests = [&] {
+    if (calls++ != 0) return;
+    claimed.set_value();
+    released.wait();  // the first sync holds its claim, before its fdatasync
+  };
+  std::thread first([&] { BOOST_TEST(log.sync() == 0); });
+  claimed.get_future().wait();
+  std::atomic<bool> second_returned{false};
+  std::thread second([&] {
+    BOOST_TEST(log.sync() == 0);
+    second_returned = true;
+  });
+  // The first sync is held before its fdatasync: the second must not return
+  // meanwhile. (A wrong early return shows within this time.)
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const bool returned_early = second_returned.load();
+  release.set_value();
+  first.join();
+  second.join();
+  commit_log::after_claim_for_tests = nullptr;
+  BOOST_TEST(!returned_early);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -379,6 +379,7 @@ bool commit_log::write_at(std::unique_lock<std::mutex>& lock, segment& s, std::u
     return false;
   }
   s.dirty = true;
+  ++written_;
   s.allocated = std::max(s.allocated, end);
   if (s.allocated < fill_target()) keeper_work_.notify_one();
   return true;
@@ -450,17 +451,32 @@ void commit_log::append(std::string& records) {
 }
 
 int commit_log::sync() {
-  int fds[2];
-  int n = 0;
+  std::uint64_t want = 0;
   {
     std::lock_guard lock(mutex_);
     if (error_ != 0) return error_;
+    want = written_;
+    if (synced_ >= want) return 0;  // a sync that began after these writes has returned
+  }
+  // One sync at a time. Else a sync that found the segments clean because
+  // another had just claimed them would return while that one's fdatasync,
+  // which its records need, still runs.
+  std::lock_guard one_at_a_time(sync_mutex_);
+  int fds[2];
+  int n = 0;
+  std::uint64_t covers = 0;
+  {
+    std::lock_guard lock(mutex_);
+    if (error_ != 0) return error_;
+    if (synced_ >= want) return 0;  // the sync before this one covered them
+    covers = written_;
     for (auto& s : segments_)
       if (s.dirty) {
         s.dirty = false;
         fds[n++] = s.fd;
       }
   }
+  if (after_claim_for_tests) after_claim_for_tests();
   for (int i = 0; i < n; ++i) {
     int rc = ::fdatasync(fds[i]);
     if (rc != 0 && errno == EINTR) rc = ::fdatasync(fds[i]);
@@ -471,6 +487,8 @@ int commit_log::sync() {
       return error;
     }
   }
+  std::lock_guard lock(mutex_);
+  synced_ = std::max(synced_, covers);
   return 0;
 }
 

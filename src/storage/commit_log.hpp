@@ -25,6 +25,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -65,6 +66,8 @@ class commit_log {
   /// reports the failure.
   void append(std::string& records);
   /// Makes everything appended so far durable: 0, or the errno of the failure.
+  /// Any thread; one fdatasync at a time, and a call returns only once a
+  /// sync that began after its records were written has.
   int sync();
   /// append(records), clear them, and sync(), on the caller's thread.
   int append_and_sync(std::string& records);
@@ -84,6 +87,9 @@ class commit_log {
     std::size_t files = 0;
   };
   [[nodiscard]] const replay_stats& replayed() const noexcept { return replayed_; }
+
+  /// Tests only: sync() calls it between claiming what it syncs and syncing it.
+  static inline std::function<void()> after_claim_for_tests;
 
   /// The log whose data directory holds `path` (absolute, as SQLite names
   /// files), and the path relative to it; nullptr if none.
@@ -119,12 +125,15 @@ class commit_log {
   replay_stats replayed_;
 
   std::mutex append_mutex_;  // taken before mutex_, by append() only
+  std::mutex sync_mutex_;    // taken before mutex_, by sync() only
   mutable std::mutex mutex_;
   std::condition_variable keeper_work_;  // a segment to retire, or zeros to write
   std::condition_variable keeper_done_;  // a segment retired, or zeros written
   segment segments_[2];
   int active_ = 0;
   std::uint64_t cursor_ = 0;           // where the next record goes in the active segment
+  std::uint64_t written_ = 0;          // writes of records (and headers) so far
+  std::uint64_t synced_ = 0;           // of those, how many a finished sync covered
   std::uint64_t last_generation_ = 0;  // the newest ever used
   int error_ = 0;                      // the first failure, reported by the next sync
   std::atomic<bool> unhealthy_{false};
