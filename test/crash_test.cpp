@@ -9,14 +9,16 @@
 //
 // A SIGKILL leaves the page cache, so it loses nothing the kernel was given.
 // What a power cut would lose of the WAL files, the second test takes away by
-// hand (the WAL files emptied after the kill): the commit log alone then has
-// to bring back every acknowledged write.
+// hand (each WAL file put back as it was before the writer started): the
+// commit log alone then has to bring back every acknowledged write.
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <random>
 #include <set>
@@ -148,12 +150,13 @@ BOOST_AUTO_TEST_CASE(sigkill_under_write_load_loses_no_acknowledged_write_and_no
   BOOST_TEST(acked.size() >= static_cast<std::size_t>(cycles));  // at least one acknowledged write per cycle
 }
 
-// Full durability, and after each kill every WAL file emptied, as if none of
-// its writes since the writer started had reached the disk: the writer's
-// commit log (its segment 0 only: nothing retired, so it holds every WAL
-// write of the run) must bring back every acknowledged write, and replay
-// must leave no database half applied. Without the replay the first cycle
-// loses its writes.
+// Full durability, and after each kill every WAL file put back as it was
+// before the writer started (emptied if it is new), as if none of its writes
+// since then had reached the disk (what it held before was made durable by
+// the previous run's clean stop): the writer's commit log (its segment 0
+// only: nothing retired, so it holds every WAL write of the run) must bring
+// back every acknowledged write, and replay must leave no database half
+// applied. Without the replay the first cycle loses its writes.
 BOOST_AUTO_TEST_CASE(acknowledged_writes_survive_the_loss_of_every_wal_write_through_the_commit_log) {
   namespace fs = std::filesystem;
   cairn_test::temp_dir data;
@@ -163,20 +166,32 @@ BOOST_AUTO_TEST_CASE(acknowledged_writes_survive_the_loss_of_every_wal_write_thr
   BOOST_TEST_MESSAGE("seed " << seed);
   std::mt19937 rng(seed);
   std::set<std::int64_t> acked;
+  auto wal_files = [&] {
+    std::map<fs::path, std::string> out;
+    for (auto& e : fs::recursive_directory_iterator(data.path()))
+      if (e.is_regular_file() && e.path().string().ends_with(".sqlite-wal")) {
+        std::ifstream in(e.path(), std::ios::binary);
+        out[e.path()] = std::string(std::istreambuf_iterator<char>(in), {});
+      }
+    return out;
+  };
   for (int cycle = 0; cycle < 6; ++cycle) {
+    const auto before = wal_files();
     const int kill_after = std::uniform_int_distribution<int>(1, 300)(rng);
     const auto extra = std::chrono::microseconds(std::uniform_int_distribution<int>(0, 3000)(rng));
     write_and_kill(dir, cycle, {"full"}, kill_after, extra, acked);
     BOOST_REQUIRE_MESSAGE(!fs::exists(data.path() / ".cairn-log.1"), "the run filled a segment: the test needs a bigger one");
-    std::size_t emptied = 0;
-    for (auto& e : fs::recursive_directory_iterator(data.path()))
-      if (e.is_regular_file() && e.path().string().ends_with(".sqlite-wal") && fs::file_size(e.path()) > 0) {
-        fs::resize_file(e.path(), 0);
-        ++emptied;
-      }
-    BOOST_REQUIRE(emptied > 0);
+    std::size_t undone = 0;
+    for (auto& [path, bytes] : wal_files()) {
+      auto it = before.find(path);
+      const std::string& old = it == before.end() ? std::string() : it->second;
+      if (bytes == old) continue;
+      std::ofstream(path, std::ios::binary | std::ios::trunc).write(old.data(), static_cast<std::streamsize>(old.size()));
+      ++undone;
+    }
+    BOOST_REQUIRE(undone > 0);
     const std::size_t present = verify(dir, cycle, acked);
-    BOOST_TEST_MESSAGE("cycle " << cycle << ": " << emptied << " WAL files emptied, " << acked.size()
+    BOOST_TEST_MESSAGE("cycle " << cycle << ": " << undone << " WAL files put back, " << acked.size()
                                 << " acknowledged, " << present << " complete writes present");
   }
 }

@@ -7,10 +7,13 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <future>
+#include <iterator>
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 
 #include <boost/asio/steady_timer.hpp>
 
@@ -26,6 +29,7 @@ using namespace std::chrono_literals;
 
 std::atomic<int> made{0};
 std::atomic<int> gone{0};
+std::atomic<int> touches{0};
 std::mutex log_mutex;
 std::vector<std::string> evicted;  // names of actors whose destructor ran
 
@@ -38,6 +42,7 @@ struct tracked : cairn::actor {
   }
   std::string name;
   std::int64_t touch(std::string n) {
+    ++touches;
     name = n;
     auto v = storage().get_as<std::int64_t>("v").value_or(0) + 1;
     storage().put("v", v);
@@ -144,15 +149,25 @@ BOOST_AUTO_TEST_CASE(idle_actor_leaves_memory_and_wakes_with_its_state) {
   BOOST_TEST(made == 2);
 }
 
-BOOST_AUTO_TEST_CASE(a_hibernated_actor_keeps_an_empty_wal_file) {
+std::vector<std::filesystem::path> files_ending(const std::filesystem::path& dir, std::string_view suffix) {
+  std::vector<std::filesystem::path> out;
+  for (auto& f : std::filesystem::recursive_directory_iterator(dir))
+    if (f.path().string().ends_with(suffix) && f.path().filename().string().front() != '.') out.push_back(f.path());
+  return out;
+}
+
+std::string contents(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+BOOST_AUTO_TEST_CASE(a_hibernated_actor_with_a_long_wal_leaves_it_checkpointed_and_empty) {
   // Kept so the next activation opens it rather than creating a file;
   // emptied so hibernated actors hold no stale log on disk.
   cairn::runtime rt(options());
   auto a = rt.register_namespace<tracked>("tracked").get("a");
-  for (int i = 1; i <= 50; ++i) BOOST_TEST(call(rt, a, &tracked::touch, std::string("a")) == i);
-  std::vector<std::filesystem::path> wals;
-  for (auto& f : std::filesystem::recursive_directory_iterator(dir.path()))
-    if (f.path().string().ends_with(".sqlite-wal")) wals.push_back(f.path());
+  for (int i = 1; i <= 100; ++i) BOOST_TEST(call(rt, a, &tracked::touch, std::string("a")) == i);  // a frame each
+  const auto wals = files_ending(dir.path(), ".sqlite-wal");
   BOOST_REQUIRE(wals.size() == 1);
   BOOST_TEST(std::filesystem::file_size(wals[0]) > 0);  // the log of the writes so far
   clock->advance(11s);
@@ -161,7 +176,37 @@ BOOST_AUTO_TEST_CASE(a_hibernated_actor_keeps_an_empty_wal_file) {
   BOOST_TEST(open_files_under(dir.path(), ".sqlite-wal") == 0);
   BOOST_REQUIRE(std::filesystem::exists(wals[0]));
   BOOST_TEST(std::filesystem::file_size(wals[0]) == 0);
-  BOOST_TEST(call(rt, a, &tracked::touch, std::string("a")) == 51);  // the writes were checkpointed
+  BOOST_TEST(call(rt, a, &tracked::touch, std::string("a")) == 101);  // the writes were checkpointed
+}
+
+BOOST_AUTO_TEST_CASE(a_hibernated_actor_with_a_short_wal_keeps_it_for_its_next_instance) {
+  // No checkpoint at close (it would sync the database file on the shard's
+  // thread): the database file is left as it was, and the next instance
+  // reads the WAL back.
+  cairn::runtime rt(options());
+  auto a = rt.register_namespace<tracked>("tracked").get("a");
+  for (int i = 1; i <= 10; ++i) BOOST_TEST(call(rt, a, &tracked::touch, std::string("a")) == i);
+  const auto dbs = files_ending(dir.path(), ".sqlite");
+  const auto wals = files_ending(dir.path(), ".sqlite-wal");
+  BOOST_REQUIRE(dbs.size() == 1);
+  BOOST_REQUIRE(wals.size() == 1);
+  const std::string db_before = contents(dbs[0]);
+  const auto wal_before = std::filesystem::file_size(wals[0]);
+  clock->advance(11s);
+  sync(rt);
+  BOOST_REQUIRE(gone == 1);
+  BOOST_TEST(open_files_under(dbs[0].parent_path(), ".sqlite") == 0);
+  BOOST_TEST((contents(dbs[0]) == db_before));
+  BOOST_TEST(std::filesystem::file_size(wals[0]) == wal_before);
+  BOOST_TEST(call(rt, a, &tracked::touch, std::string("a")) == 11);
+  BOOST_TEST(made == 2);
+  // Past the length a close leaves alone, the next hibernation checkpoints.
+  for (int i = 12; i <= 100; ++i) BOOST_TEST(call(rt, a, &tracked::touch, std::string("a")) == i);
+  clock->advance(11s);
+  sync(rt);
+  BOOST_REQUIRE(gone == 2);
+  BOOST_TEST(std::filesystem::file_size(wals[0]) == 0);
+  BOOST_TEST(call(rt, a, &tracked::touch, std::string("a")) == 101);
 }
 
 BOOST_AUTO_TEST_CASE(resident_cap_evicts_least_recently_used) {
@@ -177,6 +222,45 @@ BOOST_AUTO_TEST_CASE(resident_cap_evicts_least_recently_used) {
   sync(rt);
   BOOST_TEST(evicted == (std::vector<std::string>{"a", "c"}));
   BOOST_TEST(call(rt, ns.get("a"), &tracked::touch, std::string("a")) == 2);
+}
+
+// Many actors going idle together hibernate a slice at a time: a call that
+// arrives once the first is gone is answered before the last one goes (all
+// in one go held up the shard, a JS actor taking about half a millisecond).
+BOOST_AUTO_TEST_CASE(a_crowd_hibernates_in_slices_between_other_events) {
+  constexpr int crowd = 600;
+  auto o = options();
+  {
+    cairn::runtime maker(o);  // the crowd's files, made without hurry
+    auto ns = maker.register_namespace<tracked>("tracked");
+    maker.block_on([](auto ns) -> cairn::task<void> {
+      for (int i = 0; i < crowd; ++i) co_await ns.get("c" + std::to_string(i)).call(&tracked::touch, std::string("c"));
+    }(ns));
+  }
+  gone = 0;
+  o.clock = nullptr;  // a real clock: a manual one evicts all at once
+  o.idle_timeout = 1s;
+  cairn::runtime rt(o);
+  auto ns = rt.register_namespace<tracked>("tracked");
+  // One-way messages, sent at once: the shard runs all of them in one pass and
+  // commits them together, so the crowd goes idle at the same moment and is
+  // due for hibernation at the same tick.
+  const int before = touches.load();
+  rt.block_on([](auto ns) -> cairn::task<void> {
+    for (int i = 0; i < crowd; ++i) ns.get("c" + std::to_string(i)).send(&tracked::touch, std::string("c"));
+    co_return;
+  }(ns));
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (touches - before < crowd && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
+  while (gone == 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
+  BOOST_REQUIRE(gone > 0);
+  const int gone_when_answered = rt.block_on([](auto r) -> cairn::task<int> {
+    co_await r.call(&tracked::touch, std::string("other"));
+    co_return gone.load();
+  }(ns.get("other")));
+  BOOST_TEST(gone_when_answered < crowd);
+  while (gone < crowd && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
+  BOOST_TEST(gone == crowd);  // and all of them went
 }
 
 BOOST_AUTO_TEST_CASE(never_evicts_an_actor_with_a_pending_await) {

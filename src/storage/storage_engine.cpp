@@ -149,9 +149,28 @@ storage_engine::~storage_engine() {
     sqlite3_set_authorizer(db_, nullptr, nullptr);
     home_.keep_memory_db(owner_.id(), db_);  // survives hibernation, not the process
   } else {
-    sqlite3_close_v2(db_);
-    if (mode_ != durability::memory) home_.database_closed();
+    close_file();
   }
+}
+
+void storage_engine::close_file() noexcept {
+  // A checkpoint at close syncs the database file (and the commit log before
+  // it) on this shard's thread: when many actors hibernated together, their
+  // checkpoints held up every other actor of the shard. A short WAL stays as
+  // it is instead: the next instance reads it back (its commits are durable,
+  // in the WAL or the commit log), and the checkpoint comes when the WAL has
+  // grown (on_wal_commit).
+  if (wal_frames_ < keep_wal_frames_at_close) sqlite3_db_config(db_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+  sqlite3_close_v2(db_);
+  db_ = nullptr;
+  if (mode_ != durability::memory) home_.database_closed();
+}
+
+int storage_engine::on_wal_commit(void* self, sqlite3* db, const char* schema, int frames) {
+  static_cast<storage_engine*>(self)->wal_frames_ = frames;
+  // What SQLite's own hook (wal_autocheckpoint) does, which this one replaces.
+  if (frames >= autocheckpoint_wal_frames) sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  return SQLITE_OK;
 }
 
 sqlite3* storage_engine::db() {
@@ -243,6 +262,12 @@ void storage_engine::open() {
       // makes).
       exec_internal("PRAGMA synchronous=NORMAL");
       exec_internal("PRAGMA journal_mode=WAL");
+      // What the WAL may hold already (frames an earlier instance left, see
+      // close_file(); stale ones too, so at most): its file's size.
+      std::error_code ec;
+      const auto wal_bytes = std::filesystem::file_size(path_.string() + "-wal", ec);
+      wal_frames_ = ec || wal_bytes <= wal_header_bytes ? 0 : (wal_bytes - wal_header_bytes) / wal_frame_bytes;
+      sqlite3_wal_hook(db_, &on_wal_commit, this);
     }
     exec_internal(cairn_schema);
   } catch (...) {
@@ -266,9 +291,7 @@ void storage_engine::open() {
 void storage_engine::close_idle() noexcept {
   if (!db_ || mode_ == durability::memory || txn_open_) return;
   cache_.clear();
-  sqlite3_close_v2(db_);
-  db_ = nullptr;
-  home_.database_closed();
+  close_file();
 }
 
 sqlite3_stmt* storage_engine::cached(int slot, const char* sql) {

@@ -141,6 +141,17 @@ class storage_engine {
 
  private:
   void open();
+  // Closes the file's connection; a short WAL is left for the next instance.
+  void close_file() noexcept;
+  // SQLite's WAL hook: after each commit, with the WAL's length in frames.
+  static int on_wal_commit(void* self, sqlite3* db, const char* schema, int frames);
+  // SQLite's default for wal_autocheckpoint (this hook replaces its own).
+  static constexpr int autocheckpoint_wal_frames = 1000;
+  // A WAL shorter than this is not checkpointed when its database closes (256 KiB
+  // of 4 KiB pages).
+  static constexpr std::uint64_t keep_wal_frames_at_close = 64;
+  static constexpr std::uint64_t wal_header_bytes = 32;
+  static constexpr std::uint64_t wal_frame_bytes = 24 + 4096;  // frame header + a page of the default size
   void exec_internal(const char* sql);
   /// Steps one of cairn's transaction control statements (prepared on first
   /// use, kept in cache_[slot]); returns SQLite's result code.
@@ -158,6 +169,7 @@ class storage_engine {
   durability mode_;
   sqlite3* db_ = nullptr;
   std::filesystem::path path_;
+  std::uint64_t wal_frames_ = 0;  // frames in the WAL (at most), as the last commit or the open saw it
   bool broken_ = false;
   bool txn_open_ = false;     // in the shard's dirty list: the next flush commits and releases output
   bool sql_txn_ = false;      // BEGIN ran and no COMMIT or ROLLBACK yet (of ours)

@@ -148,6 +148,9 @@ class shard {
   // Deletes actors marked for it, and enforces the resident cap, between passes.
   void collect() noexcept;
   void arm_tick_timer();
+  // Evicts actors idle past the idle timeout, about a millisecond's worth at
+  // a time; the rest go on after the events that arrived meanwhile.
+  void hibernate_idle();
   void refresh_now() noexcept;
 
   static inline thread_local shard* current_ = nullptr;
@@ -176,6 +179,7 @@ class shard {
   std::int64_t now_ms_ = 0;
   std::int64_t timer_due_ms_ = 0;
   bool need_collect_ = false;      // the resident cap may be exceeded  // when the armed tick timer fires (0: not armed)
+  bool hibernation_posted_ = false;  // hibernate_idle() goes on in a posted handler
   std::thread thread_;
   std::atomic<bool> exit_{false};
 
