@@ -1,10 +1,12 @@
 // The child process of the crash test (crash_test.cpp).
 //
-//   crash_child DATA_DIR write FIRST_SEQ full|normal [LOG_SEGMENT_BYTES]
+//   crash_child DATA_DIR write FIRST_SEQ full|normal [LOG_SEGMENT_BYTES [IDLE_MS]]
 //     Writes under load until it is killed: 16 concurrent loops call 8 writer
 //     actors on 2 shards; after each call returns (so its writes were
 //     committed) it prints "ack SEQ" on stdout. LOG_SEGMENT_BYTES sets the
-//     commit log's segment size (runtime_options::commit_log_segment_bytes).
+//     commit log's segment size (runtime_options::commit_log_segment_bytes;
+//     0: the default); IDLE_MS the idle timeout, so that writers hibernate
+//     (and close their databases) between calls.
 //   crash_child DATA_DIR verify
 //     Prints one JSON line: for each writer, the sequence numbers found in
 //     each of its places: {"w0": {"a": [...], "log": [...], "b": [...]}, ...}.
@@ -72,7 +74,7 @@ void print_line(const std::string& line) {
 }
 
 int usage() {
-  std::fprintf(stderr, "usage: crash_child DATA_DIR write FIRST_SEQ full|normal [LOG_SEGMENT_BYTES]\n       crash_child DATA_DIR verify\n");
+  std::fprintf(stderr, "usage: crash_child DATA_DIR write FIRST_SEQ full|normal [LOG_SEGMENT_BYTES [IDLE_MS]]\n       crash_child DATA_DIR verify\n");
   return 2;
 }
 
@@ -84,11 +86,12 @@ int run(int argc, char** argv) {
   cairn::runtime_options opts;
   opts.shards = 2;
   opts.data_dir = argv[1];
-  if (mode == "write" && (argc == 5 || argc == 6)) {
+  if (mode == "write" && argc >= 5 && argc <= 7) {
     const std::string d = argv[4];
     if (d != "full" && d != "normal") return usage();
     opts.durability = d == "full" ? cairn::durability::full : cairn::durability::normal;
-    if (argc == 6) opts.commit_log_segment_bytes = std::strtoull(argv[5], nullptr, 10);
+    if (argc >= 6 && std::strtoull(argv[5], nullptr, 10) != 0) opts.commit_log_segment_bytes = std::strtoull(argv[5], nullptr, 10);
+    if (argc == 7) opts.idle_timeout = std::chrono::milliseconds(std::strtoull(argv[6], nullptr, 10));
   } else if (mode != "verify" || argc != 3) {
     return usage();
   }

@@ -4,7 +4,9 @@
 // acknowledged write is there and that no segment is half applied. Repeated
 // for 24 cycles on the same data, alternating full and normal durability,
 // and in full durability alternating the commit log's default segments with
-// 1 MiB ones (which fill, switch and retire under the load);
+// 1 MiB ones (which fill, switch and retire under the load); every third
+// cycle with a 1 ms idle timeout, so that writers hibernate between calls
+// (their databases close, short WALs kept, and reopen);
 // CAIRN_CRASH_CYCLES=N in the environment asks for more.
 //
 // A SIGKILL leaves the page cache, so it loses nothing the kernel was given.
@@ -138,13 +140,17 @@ BOOST_AUTO_TEST_CASE(sigkill_under_write_load_loses_no_acknowledged_write_and_no
     const std::string mode = cycle % 2 == 0 ? "full" : "normal";
     std::vector<std::string> how{mode};
     if (cycle % 4 == 2) how.push_back(std::to_string(1 << 20));  // small segments: they switch and retire
+    if (cycle % 3 == 1) {  // writers hibernate between calls: databases close (short WALs kept) and reopen
+      if (how.size() == 1) how.push_back("0");
+      how.push_back("1");
+    }
     // Kill after this many acknowledgements, then a little later still, so
     // the kill lands anywhere in a commit, a reply or the next write.
     const int kill_after = std::uniform_int_distribution<int>(1, 400)(rng);
     const auto extra = std::chrono::microseconds(std::uniform_int_distribution<int>(0, 3000)(rng));
     write_and_kill(dir, cycle, how, kill_after, extra, acked);
     const std::size_t present = verify(dir, cycle, acked);
-    BOOST_TEST_MESSAGE("cycle " << cycle << " (" << mode << (how.size() > 1 ? ", 1 MiB segments" : "") << "): "
+    BOOST_TEST_MESSAGE("cycle " << cycle << " (" << mode << (cycle % 4 == 2 ? ", 1 MiB segments" : "") << (cycle % 3 == 1 ? ", hibernating" : "") << "): "
                                 << acked.size() << " acknowledged, " << present << " complete writes present");
   }
   BOOST_TEST(acked.size() >= static_cast<std::size_t>(cycles));  // at least one acknowledged write per cycle
