@@ -266,12 +266,20 @@ void shard::thread_main() {
     if (did) continue;
 
     // Idle: poll for a short while before paying for a kernel sleep and wake-up.
+    // A handler the poll ran counts as work: it may have run a turn inline
+    // (a request for an idle local actor) whose writes wait for the flush at
+    // the top of the loop, and their reply with them. Going to sleep instead
+    // held that reply until some timer woke the shard (the HTTP sweep, every
+    // 250 ms): at low load most requests waited for it.
     bool work = false;
     const auto deadline = std::chrono::steady_clock::now() + spin;
     for (unsigned i = 1; !work; ++i) {
       CAIRN_CPU_RELAX();
       if (inbox_.maybe_nonempty() || has_local_work() || synced()) work = true;
-      else if (i % 64 == 0 && (io_->poll() > 0 || std::chrono::steady_clock::now() >= deadline)) break;
+      else if (i % 64 == 0) {
+        if (io_->poll() > 0) work = true;
+        else if (std::chrono::steady_clock::now() >= deadline) break;
+      }
     }
     if (work || has_local_work()) continue;
 

@@ -7,7 +7,11 @@
 #include <thread>
 #include <vector>
 
+#include <boost/asio/steady_timer.hpp>
+
 #include <cairn/cairn.hpp>
+#include <cairn/use_task.hpp>
+#include <cairn/storage.hpp>
 #include <cairn/detail/mpsc_queue.hpp>
 
 #include "support.hpp"
@@ -62,9 +66,50 @@ bool run_ring(cairn::runtime& rt, int size, int tokens, int hops_each) {
   return ok;
 }
 
+class bumper : public cairn::actor {
+ public:
+  std::int64_t bump() {
+    auto v = storage().get_as<std::int64_t>("n").value_or(0) + 1;
+    storage().put("n", v);
+    return v;
+  }
+};
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(shards)
+
+// A turn that an I/O handler runs inline (here, a call made right after a
+// timer: a request for an idle actor is the same) writes, so its reply waits
+// for the flush at the top of the shard's loop. The idle spin used to see the
+// handler ran, find no queued work, and put the shard to sleep with that
+// flush pending, until some timer woke it: at low load most HTTP requests
+// waited for the server's 250 ms sweep. With a manual clock no timer comes,
+// so the reply never did.
+BOOST_AUTO_TEST_CASE(a_turn_an_io_handler_ran_is_flushed_before_the_shard_sleeps) {
+  for (const auto spin : {std::chrono::microseconds(50), std::chrono::microseconds(1'000'000)}) {
+    auto o = cairn_test::shards(1);
+    o.idle_spin = spin;
+    o.durability = cairn::durability::memory;
+    o.clock = std::make_shared<cairn::manual_clock>();  // no tick timer
+    cairn::runtime rt(o);
+    auto ns = rt.register_namespace<bumper>("bumper");
+    rt.start();
+    std::promise<std::int64_t> done;
+    rt.spawn([](cairn::actor_ref<bumper> r, std::promise<std::int64_t>& out) -> cairn::task<void> {
+      co_await r.call(&bumper::bump);  // resident now: the next call runs inline
+      // An Asio timer on the shard's loop (cairn::sleep_for follows the
+      // runtime's clock, which is manual here): resumed by its handler.
+      boost::asio::steady_timer t(cairn::detail::shard::current()->io(), std::chrono::milliseconds(1));
+      co_await t.async_wait(cairn::use_task);
+      out.set_value(co_await r.call(&bumper::bump));
+    }(ns.get("a"), done));
+    auto f = done.get_future();
+    BOOST_REQUIRE_MESSAGE(f.wait_for(std::chrono::seconds(10)) == std::future_status::ready,
+                          "the reply never came (idle spin " << spin.count() << " us)");
+    BOOST_TEST(f.get() == 2);
+  }
+}
 
 BOOST_AUTO_TEST_CASE(mpsc_queue_keeps_every_item_once_and_in_producer_order) {
   constexpr int producers = 4, per_producer = 100'000;
