@@ -79,12 +79,7 @@ int x_open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* f, int flags, 
       ef->w.real->pMethods = nullptr;
     }
   }
-  if (ef->w.real->pMethods) {
-    ef->w.base.pMethods = &methods();
-  } else {
-    ef->~exclusive_file();  // SQLite calls no xClose for a file without methods
-    f->pMethods = nullptr;
-  }
+  shim::adopt_or_destroy(ef, f, methods());
   return rc;
 }
 

@@ -118,12 +118,7 @@ int x_open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* f, int flags, 
   }
   auto* lf = new (f) logged_file{{{nullptr}, shim::inner_file(f, sizeof(logged_file))}, log, what, std::string(rel)};
   int rc = inner->xOpen(inner, name, lf->w.real, flags, out_flags);
-  if (lf->w.real->pMethods) {
-    lf->w.base.pMethods = &methods();
-  } else {
-    lf->~logged_file();  // SQLite calls no xClose for a file without methods
-    f->pMethods = nullptr;
-  }
+  shim::adopt_or_destroy(lf, f, methods());
   return rc;
 }
 

@@ -24,6 +24,20 @@ struct wrapped {
   return reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(f) + inner_offset(wrapper_size));
 }
 
+/// Ends a wrapper's xOpen: if the inner file opened, SQLite sees `methods`
+/// (and will call their xClose); else the wrapper is destroyed here, since
+/// SQLite calls no xClose for a file without methods. `Wrapper` starts with
+/// a `wrapped w`.
+template <class Wrapper>
+void adopt_or_destroy(Wrapper* wrapper, sqlite3_file* f, const sqlite3_io_methods& methods) {
+  if (wrapper->w.real->pMethods) {
+    wrapper->w.base.pMethods = &methods;
+  } else {
+    wrapper->~Wrapper();
+    f->pMethods = nullptr;
+  }
+}
+
 /// io methods (version 3) that forward every call to the inner file.
 [[nodiscard]] sqlite3_io_methods forwarding_methods();
 
