@@ -247,8 +247,8 @@ void storage_engine::open() {
       // index in the heap (the exclusive VFS has no shared memory, and so no
       // -shm file).
       exec_internal("PRAGMA locking_mode=EXCLUSIVE");
-      // Keep the WAL file when the database closes (emptied, since
-      // journal_size_limit is set): a hibernating actor's next activation
+      // Keep the WAL file when the database closes (emptied when the close
+      // checkpoints, since journal_size_limit is set): a hibernating actor's next activation
       // then opens it instead of creating a file, which costs an inode
       // allocation each time on ext4.
       int persist_wal = 1;
