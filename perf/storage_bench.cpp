@@ -507,21 +507,23 @@ void prepare_activation_data(const settings& s, activation_data& data) {
   data.cairn_dir = std::make_unique<scratch>(s, "cairn-activation");
   data.raw_dir = std::make_unique<scratch>(s, "raw-activation");
   {
-    // Where cairn keeps an actor's database (README: <data>/<namespace>/<aa>/<bb>/<id value>.sqlite).
+    // Where cairn keeps an actor's database (README: <data>/<namespace>/<aa>/<id value>.sqlite).
     std::vector<fs::path> paths;
     {
       cairn::runtime rt(runtime_options_for(s, data.cairn_dir->path(), cairn::durability::normal));
       auto ns = rt.register_namespace<reader_actor>("reader", {cairn::durability::normal});
       for (std::size_t i = 0; i < activation_actors; ++i) {
         std::string h = hex(ns.id_from_name("a" + std::to_string(i)).value());
-        paths.push_back(data.cairn_dir->path() / "reader" / h.substr(0, 2) / h.substr(2, 2) / (h + ".sqlite"));
+        paths.push_back(data.cairn_dir->path() / "reader" / h.substr(0, 2) / (h + ".sqlite"));
       }
       rt.block_on(cairn::as_task(ns.get("a0").call(&reader_actor::write, std::int64_t{7})));
-    }  // the runtime stops: the database is closed (checkpointed, no WAL left)
+    }  // the runtime stops: the database is closed (a short WAL is kept as it is)
     if (!fs::exists(paths[0])) throw std::runtime_error("activations: cairn's database is not at " + paths[0].string());
+    const fs::path wal = paths[0].string() + "-wal";
     for (std::size_t i = 1; i < activation_actors; ++i) {
       fs::create_directories(paths[i].parent_path());
       fs::copy_file(paths[0], paths[i]);
+      if (fs::exists(wal)) fs::copy_file(wal, paths[i].string() + "-wal");
     }
   }
   const fs::path model = data.raw_dir->path() / "0.sqlite";
