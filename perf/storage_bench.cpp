@@ -391,7 +391,9 @@ constexpr unsigned callers_per_shard = 16;
 /// all 10,000 if the open-files limit allows (2 descriptors each: database and
 /// WAL), else as many as fit with some room to spare.
 std::size_t open_database_budget(const settings& s) {
-  const std::uint64_t fit = s.file_limit > 1024 ? (s.file_limit - 1024) / 2 : 0;
+  // Three descriptors per open database on cairn's side (the file, its WAL,
+  // the lock: src/storage/exclusive_vfs.hpp); the raw side gets the same budget.
+  const std::uint64_t fit = s.file_limit > 1024 ? (s.file_limit - 1024) / 3 : 0;
   return static_cast<std::size_t>(std::min<std::uint64_t>(distinct_actors, std::max<std::uint64_t>(fit, 2 * s.shards)));
 }
 

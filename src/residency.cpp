@@ -50,6 +50,7 @@ void shard::link_idle(actor& a) noexcept {
 }
 
 void shard::unlink_idle(actor& a) noexcept {
+  if (&a == closed_upto_) closed_upto_ = a.idle_prev_;
   if (a.idle_prev_) a.idle_prev_->idle_next_ = a.idle_next_; else idle_head_ = a.idle_next_;
   if (a.idle_next_) a.idle_next_->idle_prev_ = a.idle_prev_; else idle_tail_ = a.idle_prev_;
   a.idle_prev_ = a.idle_next_ = nullptr;
@@ -98,8 +99,17 @@ void shard::refresh_now() noexcept {
 
 void shard::database_opening() noexcept {
   const std::size_t budget = core_.database_budget();
-  for (actor* a = idle_head_; a && open_databases_ >= budget; a = a->idle_next_)
-    if (auto* e = actor_access::engine(*a); e && e->holds_open_file()) e->close_idle();
+  bool prefix = true;  // every actor before `a` holds no open file
+  for (actor* a = closed_upto_ ? closed_upto_->idle_next_ : idle_head_; a && open_databases_ >= budget;
+       a = a->idle_next_) {
+    auto* e = actor_access::engine(*a);
+    if (e && e->holds_open_file()) e->close_idle();
+    if (!e || !e->holds_open_file()) {
+      if (prefix) closed_upto_ = a;
+    } else {
+      prefix = false;  // could not close it (a transaction is open)
+    }
+  }
 }
 
 // ---- in-memory databases ----

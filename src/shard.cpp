@@ -322,7 +322,7 @@ void shard::shutdown_actors() noexcept {
   for (actor* a : graveyard_) delete a;
   graveyard_.clear();
   ready_head_ = ready_tail_ = nullptr;
-  idle_head_ = idle_tail_ = nullptr;
+  idle_head_ = idle_tail_ = closed_upto_ = nullptr;
 }
 
 }  // namespace cairn::detail

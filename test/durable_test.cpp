@@ -311,6 +311,60 @@ BOOST_AUTO_TEST_CASE(open_database_budget_closes_idle_files_not_actors) {
   BOOST_TEST(made == 20);
 }
 
+// At the budget, the file closed is the least recently used idle actor's
+// that is still open, also after actors whose files were closed come back
+// (the scan starts after the idle actors known to hold no file).
+BOOST_AUTO_TEST_CASE(open_database_budget_closes_the_least_recently_used_open_file) {
+  auto o = options();
+  o.max_open_databases = 4;
+  cairn::runtime rt(o);
+  auto ns = rt.register_namespace<tracked>("tracked");
+  auto file_of = [&](int i) {
+    std::string h;
+    for (unsigned char b : ns.id_from_name("a" + std::to_string(i)).value()) {
+      static constexpr char digits[] = "0123456789abcdef";
+      h += digits[b >> 4];
+      h += digits[b & 15];
+    }
+    return h + ".sqlite";
+  };
+  auto open_now = [&] {
+    std::set<std::string> names;
+    for (auto& fd : std::filesystem::directory_iterator("/proc/self/fd")) {
+      std::error_code ec;
+      const auto target = std::filesystem::read_symlink(fd.path(), ec);
+      if (!ec && target.string().starts_with(dir.path().string()) && target.extension() == ".sqlite")
+        names.insert(target.filename().string());
+    }
+    return names;
+  };
+  auto expect_open = [&](std::initializer_list<int> which) {
+    std::set<std::string> want;
+    for (int i : which) want.insert(file_of(i));
+    BOOST_TEST((open_now() == want));
+  };
+  std::vector<int> count(12, 0);
+  auto touch = [&](int i) {
+    const std::string n = "a" + std::to_string(i);
+    BOOST_TEST(call(rt, ns.get(n), &tracked::touch, n) == ++count[static_cast<std::size_t>(i)]);
+  };
+  for (int i = 0; i < 12; ++i) touch(i);
+  expect_open({8, 9, 10, 11});
+  touch(3);  // from the middle of the closed ones: a8 is the oldest open
+  expect_open({9, 10, 11, 3});
+  touch(8);  // the newest of the closed ones
+  expect_open({10, 11, 3, 8});
+  touch(0);
+  expect_open({11, 3, 8, 0});
+  touch(11);  // open already: nothing closes
+  expect_open({11, 3, 8, 0});
+  touch(5);
+  expect_open({11, 8, 0, 5});
+  for (int i = 0; i < 12; ++i) touch(i);  // each sees its writes
+  expect_open({8, 9, 10, 11});
+  BOOST_TEST(gone == 0);
+}
+
 BOOST_AUTO_TEST_CASE(default_database_budget_comes_from_the_descriptor_limit) {
   cairn::runtime rt(options(2));
   rt.start();

@@ -165,6 +165,11 @@ class shard {
   // Idle resident actors, least recently used first.
   actor* idle_head_ = nullptr;
   actor* idle_tail_ = nullptr;
+  // The idle actors from the head up to this one hold no open database file
+  // (an actor reopens its file only in a turn, which takes it off the list):
+  // database_opening() looks for a file to close after it, so that at the
+  // budget each open does not walk every idle actor whose file is closed.
+  actor* closed_upto_ = nullptr;
   std::vector<actor*> graveyard_;          // to delete between passes
   std::vector<storage_engine*> dirty_;     // to commit at the end of the pass
   std::vector<storage_engine*> flushing_;  // dirty_ being committed (buffer reused)
