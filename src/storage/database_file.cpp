@@ -60,7 +60,15 @@ std::span<const unsigned char> database_image() {
 
 bool create_database_file(const std::filesystem::path& path) {
   const image& img = the_image();
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0 && errno == ENOENT) {  // its folder is new too
+    std::error_code ec;
+    std::filesystem::create_directories(path.parent_path(), ec);
+    if (ec)
+      throw storage_error(storage_error::reason::io,
+                          "cairn: cannot create " + path.parent_path().string() + ": " + ec.message());
+    fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  }
   if (fd < 0) {
     if (errno == EEXIST) return false;
     throw storage_error(storage_error::reason::io,

@@ -5,9 +5,11 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <mutex>
 #include <new>
 #include <stdexcept>
+#include <string_view>
 
 #include "storage/vfs_shim.hpp"
 
@@ -83,6 +85,27 @@ int x_open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* f, int flags, 
   return rc;
 }
 
+// A path cairn made (absolute, no "." or ".." parts, no empty ones) is used
+// as it is. SQLite's own version resolves symbolic links one part at a time,
+// an lstat per part on every open (six for an actor's file); it does that so
+// that connections reaching one file by two paths share its lock and WAL,
+// which cannot happen here (one connection per database, one process per
+// data directory).
+int x_full_pathname(sqlite3_vfs* vfs, const char* name, int n_out, char* out) {
+  const std::string_view p(name);
+  const bool plain = p.size() > 1 && p.front() == '/' && p.back() != '/' && p.find("//") == p.npos &&
+                     p.find("/./") == p.npos && p.find("/../") == p.npos && !p.ends_with("/.") &&
+                     !p.ends_with("/..");
+  if (!plain) {
+    auto* inner = static_cast<sqlite3_vfs*>(vfs->pAppData);
+    return inner->xFullPathname(inner, name, n_out, out);
+  }
+  if (p.size() >= static_cast<std::size_t>(n_out)) return SQLITE_CANTOPEN;
+  std::memcpy(out, p.data(), p.size());
+  out[p.size()] = '\0';
+  return SQLITE_OK;
+}
+
 }  // namespace
 
 const char* exclusive_vfs() {
@@ -92,6 +115,7 @@ const char* exclusive_vfs() {
     sqlite3_vfs* base = sqlite3_vfs_find("unix-none");
     if (!base) throw std::runtime_error("cairn: SQLite has no unix-none VFS");
     vfs = shim::wrapping_vfs(base, "cairn-exclusive", sizeof(exclusive_file), &x_open);
+    vfs.xFullPathname = &x_full_pathname;
     sqlite3_vfs_register(&vfs, 0);
   });
   return "cairn-exclusive";

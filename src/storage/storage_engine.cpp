@@ -194,6 +194,12 @@ void storage_engine::exec_internal(const char* sql) {
   if (rc != SQLITE_OK) fail("storage statement failed", rc);
 }
 
+const std::filesystem::path& storage_engine::file_path() {
+  // Once per instance: finding it may look for the file in two places.
+  if (path_.empty()) path_ = database_path(home_.core().options().data_dir, owner_.id());
+  return path_;
+}
+
 void storage_engine::open() {
   if (broken_)
     throw storage_error(reason::unavailable,
@@ -201,6 +207,7 @@ void storage_engine::open() {
   const runtime_options& opts = home_.core().options();
   const bool test_vfs = !opts.sqlite_vfs.empty();
   const char* vfs = test_vfs ? opts.sqlite_vfs.c_str() : exclusive_vfs();
+  bool made_from_image = false;  // then its header says WAL and it has cairn's tables
   int rc;
   if (mode_ == durability::memory) {
     db_ = home_.take_memory_db(owner_.id());
@@ -212,15 +219,18 @@ void storage_engine::open() {
     if (opts.data_dir.empty())
       throw storage_error(reason::unavailable,
                           "cairn: no data directory: set runtime_options::data_dir, or use durability::memory");
-    path_ = database_path(opts.data_dir, owner_.id());
+    const std::filesystem::path& path = file_path();
     home_.database_opening();
-    std::error_code ec;
-    std::filesystem::create_directories(path_.parent_path(), ec);
-    if (ec)
-      throw storage_error(reason::io, "cairn: cannot create " + path_.parent_path().string() + ": " + ec.message());
+    if (test_vfs) {
+      std::error_code ec;
+      std::filesystem::create_directories(path.parent_path(), ec);
+      if (ec)
+        throw storage_error(reason::io, "cairn: cannot create " + path.parent_path().string() + ": " + ec.message());
+    }
     // A new actor's file starts as an image already in WAL mode (see
     // database_file.hpp); a test's VFS sees every file from its start instead.
-    if (!test_vfs && create_database_file(path_) && mode_ == durability::full) {
+    made_from_image = !test_vfs && create_database_file(path);
+    if (made_from_image && mode_ == durability::full) {
       const auto img = database_image();
       log_database_created(path_, img.data(), img.size());
     }
@@ -261,7 +271,7 @@ void storage_engine::open() {
       // file not made from the image: an empty one, or one a test's VFS
       // makes).
       exec_internal("PRAGMA synchronous=NORMAL");
-      exec_internal("PRAGMA journal_mode=WAL");
+      if (!made_from_image) exec_internal("PRAGMA journal_mode=WAL");
       // What the WAL may hold already (frames an earlier instance left, see
       // close_file(); stale ones too, so at most): its file's size.
       std::error_code ec;
@@ -269,7 +279,7 @@ void storage_engine::open() {
       wal_frames_ = ec || wal_bytes <= wal_header_bytes ? 0 : (wal_bytes - wal_header_bytes) / wal_frame_bytes;
       sqlite3_wal_hook(db_, &on_wal_commit, this);
     }
-    exec_internal(cairn_schema);
+    if (!made_from_image) exec_internal(cairn_schema);  // older files get the tables they lack
   } catch (...) {
     sqlite3_close_v2(db_);
     db_ = nullptr;
@@ -501,7 +511,7 @@ std::optional<std::string> storage_engine::read_id_name() {
   if (!db_ && mode_ != durability::memory) {
     const auto& dir = home_.core().options().data_dir;
     std::error_code ec;
-    if (dir.empty() || !std::filesystem::exists(database_path(dir, owner_.id()), ec)) return std::nullopt;
+    if (dir.empty() || !std::filesystem::exists(file_path(), ec)) return std::nullopt;
   }
   sqlite3_stmt* s = cached(43, "SELECT name FROM _cairn_name WHERE one = 1");
   int rc = sqlite3_step(s);

@@ -141,6 +141,8 @@ class storage_engine {
 
  private:
   void open();
+  /// Where this actor's database file is (found once per instance).
+  const std::filesystem::path& file_path();
   // Closes the file's connection; a short WAL is left for the next instance.
   void close_file() noexcept;
   // SQLite's WAL hook: after each commit, with the WAL's length in frames.
@@ -168,7 +170,7 @@ class storage_engine {
   shard& home_;
   durability mode_;
   sqlite3* db_ = nullptr;
-  std::filesystem::path path_;
+  std::filesystem::path path_;  // the database file's (file_path())
   std::uint64_t wal_frames_ = 0;  // frames in the WAL (at most), as the last commit or the open saw it
   bool broken_ = false;
   bool txn_open_ = false;     // in the shard's dirty list: the next flush commits and releases output
