@@ -14,7 +14,8 @@ namespace cairn::detail {
 extern const char* const cairn_schema;
 
 /// Writes the image to `path` if no file is there (O_EXCL); false if one
-/// is. Makes the folders above it if they are missing. Throws storage_error (io) if the file cannot be written, leaving none.
+/// is. Makes the folders above it if they are missing. Throws storage_error
+/// (io) if the file cannot be written, leaving none.
 /// Without an fsync: for a `full` database the commit log records the
 /// creation (log_database_created, with the image), and its replay writes
 /// the file again if a crash left none or an empty one.
