@@ -321,7 +321,8 @@ BOOST_AUTO_TEST_CASE(open_database_budget_closes_the_least_recently_used_open_fi
   auto ns = rt.register_namespace<tracked>("tracked");
   auto file_of = [&](int i) {
     std::string h;
-    for (unsigned char b : ns.id_from_name("a" + std::to_string(i)).value()) {
+    const auto id = ns.id_from_name("a" + std::to_string(i));  // value() refers into it
+    for (unsigned char b : id.value()) {
       static constexpr char digits[] = "0123456789abcdef";
       h += digits[b >> 4];
       h += digits[b & 15];
