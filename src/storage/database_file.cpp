@@ -58,15 +58,19 @@ std::span<const unsigned char> database_image() {
   return {img.bytes.get(), static_cast<std::size_t>(img.size)};
 }
 
+void make_parent_folders(const std::filesystem::path& path) {
+  std::error_code ec;
+  std::filesystem::create_directories(path.parent_path(), ec);
+  if (ec)
+    throw storage_error(storage_error::reason::io,
+                        "cairn: cannot create " + path.parent_path().string() + ": " + ec.message());
+}
+
 bool create_database_file(const std::filesystem::path& path) {
   const image& img = the_image();
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0 && errno == ENOENT) {  // its folder is new too
-    std::error_code ec;
-    std::filesystem::create_directories(path.parent_path(), ec);
-    if (ec)
-      throw storage_error(storage_error::reason::io,
-                          "cairn: cannot create " + path.parent_path().string() + ": " + ec.message());
+    make_parent_folders(path);
     fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   }
   if (fd < 0) {

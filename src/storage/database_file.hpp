@@ -13,6 +13,10 @@ namespace cairn::detail {
 /// cairn's own tables: the KV store and the alarm (CREATE ... IF NOT EXISTS).
 extern const char* const cairn_schema;
 
+/// Makes the folders above `path` that are missing; throws storage_error
+/// (io) if it cannot.
+void make_parent_folders(const std::filesystem::path& path);
+
 /// Writes the image to `path` if no file is there (O_EXCL); false if one
 /// is. Makes the folders above it if they are missing. Throws storage_error
 /// (io) if the file cannot be written, leaving none.

@@ -221,25 +221,20 @@ void storage_engine::open() {
                           "cairn: no data directory: set runtime_options::data_dir, or use durability::memory");
     const std::filesystem::path& path = file_path();
     home_.database_opening();
-    if (test_vfs) {
-      std::error_code ec;
-      std::filesystem::create_directories(path.parent_path(), ec);
-      if (ec)
-        throw storage_error(reason::io, "cairn: cannot create " + path.parent_path().string() + ": " + ec.message());
-    }
+    if (test_vfs) make_parent_folders(path);
     // A new actor's file starts as an image already in WAL mode (see
     // database_file.hpp); a test's VFS sees every file from its start instead.
     made_from_image = !test_vfs && create_database_file(path);
     if (made_from_image && mode_ == durability::full) {
       const auto img = database_image();
-      log_database_created(path_, img.data(), img.size());
+      log_database_created(path, img.data(), img.size());
     }
     // A `full` database's WAL writes go to the commit log (logged_vfs.hpp).
     if (mode_ == durability::full && !(vfs = logged_vfs(opts.sqlite_vfs)))
       throw storage_error(reason::io, "cairn: no SQLite VFS named '" + opts.sqlite_vfs + "'");
-    rc = sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, vfs);
+    rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, vfs);
     if (rc != SQLITE_OK) {
-      std::string msg = "cairn: cannot open " + path_.string() + ": " + (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
+      std::string msg = "cairn: cannot open " + path.string() + ": " + (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
       sqlite3_close_v2(db_);
       db_ = nullptr;
       throw storage_error(reason::io, msg);
